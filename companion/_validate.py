@@ -1,0 +1,104 @@
+"""Input checks shared by the companion's public functions.
+
+Every public function turns its arguments into arrays through :func:`as_float_array`, so a
+learner who passes three numbers instead of four, a string, or a NaN gets a message that
+names the argument, the shape it expected and what it was given, instead of a NumPy
+traceback three frames down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: The companion computes in float32 unless it is handed float64 arrays.
+DEFAULT_DTYPE = np.float32
+
+ShapeSpec = Sequence[int | str | None]
+
+
+def describe(value: object) -> str:
+    """Say briefly what ``value`` is, for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:17] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list | tuple):
+        return f"a {type(value).__name__} of {len(value)} item(s)"
+    return f"{type(value).__name__} {value!r}"
+
+
+def format_shape(shape: ShapeSpec) -> str:
+    """Write a shape the way the book does: ``[batch, 4]``."""
+    return "[" + ", ".join("any" if s is None else str(s) for s in shape) + "]"
+
+
+def as_float_array(
+    value: object,
+    name: str,
+    *,
+    shapes: Sequence[ShapeSpec] | None = None,
+    meaning: str = "",
+) -> np.ndarray:
+    """Return ``value`` as a finite floating-point array, or raise a clear error.
+
+    Parameters
+    ----------
+    value
+        A number, a (nested) list of numbers or an array.
+    name
+        The argument's name, used in error messages.
+    shapes
+        Accepted shapes; each is a sequence whose items are an exact size, a name such
+        as ``"batch"`` or ``None`` (any size). ``None`` accepts any shape.
+    meaning
+        What the last axis holds, for the message (for example ``"R, G, B, volume"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 input stays float64; everything else becomes float32.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is a string, holds non-numbers, or is ragged.
+    ValueError
+        If it is empty, has another shape, or holds NaN or infinity.
+    """
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be numbers, not text; got {describe(value)}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged nested lists
+        raise TypeError(
+            f"{name} must be a rectangular array of numbers; got {describe(value)} ({error})"
+        ) from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must hold numbers (int or float); got {describe(value)}"
+            + (f" with dtype {array.dtype}" if not isinstance(value, np.ndarray) else "")
+        )
+    if array.dtype != np.float64:
+        array = array.astype(DEFAULT_DTYPE)
+    if shapes is not None and not any(_matches(array.shape, s) for s in shapes):
+        expected = " or ".join(format_shape(s) for s in shapes)
+        about = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name} must have shape {expected}{about}; got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = tuple(int(i) for i in bad)
+        raise ValueError(
+            f"{name} must be finite; got {array[where]} at index {where if array.ndim else ()}"
+        )
+    return array
+
+
+def _matches(actual: tuple[int, ...], spec: ShapeSpec) -> bool:
+    if len(actual) != len(spec):
+        return False
+    return all(not isinstance(s, int) or a == s for a, s in zip(actual, spec, strict=True))
