@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
@@ -75,7 +77,7 @@ def draw_network(
     if ax is None:
         fig, ax = plt.subplots(figsize=(9.0, 5.0))
     else:
-        fig = ax.figure
+        fig = cast(Figure, ax.figure)  # an Axes drawn on belongs to a Figure
     sizes = (net.n_inputs, net.n_hidden, net.n_outputs)
     columns = (0.0, 3.0, 6.0)
     height = max(sizes)
@@ -103,6 +105,7 @@ def draw_network(
 
     winner = int(np.argmax(values[2])) if values[2] is not None else -1
     for layer, (cx, n) in enumerate(zip(columns, sizes, strict=True)):
+        layer_values = values[layer]
         for k in range(n):
             highlight = layer == 2 and k == winner
             ax.add_patch(plt.Circle(
@@ -110,8 +113,8 @@ def draw_network(
                 facecolor="#ffe9a8" if highlight else "#f3f3f3",
                 edgecolor="#b8860b" if highlight else "#555555",
             ))
-            if values[layer] is not None:
-                ax.text(cx, ys[layer][k], _short(float(values[layer][k])), ha="center",
+            if layer_values is not None:
+                ax.text(cx, ys[layer][k], _short(float(layer_values[k])), ha="center",
                         va="center", fontsize=9, fontweight="bold", zorder=4)
         labels = {0: input_names, 2: output_names}.get(layer, ())
         for k, label in enumerate(labels):

@@ -7,7 +7,7 @@ the larger output is the prediction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,8 +52,8 @@ class Network:
 
     W1: np.ndarray
     W2: np.ndarray
-    b1: np.ndarray = field(default=None)  # type: ignore[assignment]
-    b2: np.ndarray = field(default=None)  # type: ignore[assignment]
+    b1: np.ndarray = None  # type: ignore[assignment]  # zeros after __post_init__
+    b2: np.ndarray = None  # type: ignore[assignment]  # zeros after __post_init__
     activation: str = "none"
 
     def __post_init__(self) -> None:

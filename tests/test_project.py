@@ -105,6 +105,11 @@ def test_ruff_is_clean_on_the_package_and_tests():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_accepts_the_companions_type_hints():
+    result = _run(sys.executable, "-m", "mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_ruff_is_clean_on_the_notebooks_through_nbqa():
     result = _run(sys.executable, "-m", "nbqa", "ruff", "book")
     assert result.returncode == 0, result.stdout + result.stderr

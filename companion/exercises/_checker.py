@@ -128,6 +128,6 @@ def as_numbers(answer: object, shape: tuple[int, ...]) -> np.ndarray | Verdict:
     return array
 
 
-def close(answer: np.ndarray, expected: np.ndarray, tol: float) -> bool:
+def close(answer: np.ndarray, expected: np.ndarray | float, tol: float) -> bool:
     """True when every number is within ``tol`` of the expected one."""
     return bool(np.all(np.abs(np.asarray(answer) - np.asarray(expected)) <= tol))
