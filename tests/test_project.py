@@ -101,7 +101,7 @@ def _run(*command):
 
 
 def test_ruff_is_clean_on_the_package_and_tests():
-    result = _run(sys.executable, "-m", "ruff", "check", "companion", "tests", "scripts")
+    result = _run(sys.executable, "-m", "ruff", "check", "companion", "tests", "scripts", "_ext")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
