@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -42,11 +43,27 @@ def test_notebook_was_run_top_to_bottom_without_errors(path):
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
 def test_first_code_cell_installs_only_when_companion_is_missing(path):
     first = "".join(_code_cells(_nb(path))[0]["source"])
-    assert first.splitlines()[2] == "try:"
-    assert first.splitlines()[3].startswith("    import companion  #")
-    assert "except ModuleNotFoundError:" in first
+    (statement,) = ast.parse(first).body  # one try statement and nothing else
+    assert isinstance(statement, ast.Try)
+    assert ast.unparse(statement.body) == "import companion"
+    (handler,) = statement.handlers
+    assert ast.unparse(handler.type) == "ModuleNotFoundError"
     assert f'REPOSITORY = "{REPOSITORY}"' in first
-    assert '"-r", "requirements.txt"' in first
+    assert 'open(f"{CLONE}/requirements.txt")' in first  # the pinned versions
+
+
+def test_colab_set_up_pins_exist_in_requirements():
+    pinned = {
+        line.split("==")[0].lower()
+        for line in (ROOT / "requirements.txt").read_text("utf-8").splitlines()
+        if "==" in line
+    }
+    for path in notebooks():
+        first = "".join(_code_cells(_nb(path))[0]["source"])
+        names = re.search(r"for name in \(([^)]*)\)", first)
+        assert names, "the set-up cell must name the libraries it pins"
+        wanted = {n.strip().strip('"').lower() for n in names.group(1).split(",") if n.strip()}
+        assert wanted and wanted <= pinned, wanted - pinned
 
 
 def test_repository_url_is_the_one_in_config_everywhere():
