@@ -1,10 +1,11 @@
-"""Activation functions: the non-linear step between two layers."""
+"""Activation functions: the non-linear step between two layers, as functions and as layers."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from companion._validate import as_float_array
+from companion.module import Module
 
 
 def relu(z: object) -> np.ndarray:
@@ -41,3 +42,137 @@ def logistic(z: object) -> np.ndarray:
     e = np.exp(-np.abs(z))  # never overflows: -|z| <= 0
     one = z.dtype.type(1)
     return np.where(z >= 0, one / (one + e), e / (one + e))
+
+
+# -- GELU: the activation of GPT-2 -------------------------------------------------------
+
+#: sqrt(2 / pi), the constant of the tanh approximation of GELU.
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+#: The cubic coefficient of the tanh approximation of GELU.
+_GELU_CUBIC = 0.044715
+
+
+def gelu(z: object) -> np.ndarray:
+    """Gaussian error linear unit, in the tanh approximation that GPT-2 uses.
+
+    ``gelu(z) = 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z**3)))``. Like ReLU it lets large
+    positive numbers through and turns large negative numbers into (almost) 0, but it is
+    smooth around 0. (The exact GELU is ``z * Phi(z)`` with ``Phi`` the normal distribution
+    function; the approximation differs from it by less than 1e-3.)
+
+    Parameters
+    ----------
+    z : array_like
+        Any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``z`` (float32 unless ``z`` is float64).
+
+    Examples
+    --------
+    >>> gelu([-3.0, 0.0, 1.0, 3.0]).round(4).tolist()
+    [-0.0036, 0.0, 0.8412, 2.9964]
+
+    Notes
+    -----
+    Taught in chapter 15, The GPT architecture.
+    """
+    z = as_float_array(z, "z")
+    one, half = z.dtype.type(1), z.dtype.type(0.5)
+    t = np.tanh(z.dtype.type(_SQRT_2_OVER_PI) * (z + z.dtype.type(_GELU_CUBIC) * z**3))
+    return half * z * (one + t)
+
+
+def gelu_derivative(z: object) -> np.ndarray:
+    """d gelu(z) / d z for the tanh approximation, number by number.
+
+    With ``u = sqrt(2/pi) (z + 0.044715 z**3)`` and ``t = tanh(u)``:
+    ``0.5 (1 + t) + 0.5 z (1 - t**2) sqrt(2/pi) (1 + 3 * 0.044715 z**2)``.
+
+    Parameters
+    ----------
+    z : array_like
+        Any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``z``.
+
+    Notes
+    -----
+    Taught in chapter 15, The GPT architecture.
+    """
+    z = as_float_array(z, "z")
+    one, half = z.dtype.type(1), z.dtype.type(0.5)
+    c, a = z.dtype.type(_SQRT_2_OVER_PI), z.dtype.type(_GELU_CUBIC)
+    t = np.tanh(c * (z + a * z**3))
+    du_dz = c * (one + z.dtype.type(3) * a * z**2)
+    return half * (one + t) + half * z * (one - t**2) * du_dz
+
+
+# -- the same functions as layers ----------------------------------------------------------
+
+
+class ReLU(Module):
+    """ReLU as a layer: ``forward`` keeps which numbers were positive, ``backward`` uses it.
+
+    The slope of ReLU is 1 where the input was positive and 0 elsewhere (0 at exactly 0, by
+    convention), so the gradient passes through the positive numbers and stops at the rest.
+
+    Examples
+    --------
+    >>> layer = ReLU()
+    >>> layer.forward([-26.6, 3.0]).tolist()
+    [0.0, 3.0]
+    >>> layer.backward([1.0, 1.0]).tolist()
+    [0.0, 1.0]
+
+    Notes
+    -----
+    Taught in chapter 2, Activation, bias and softmax (the backward pass in chapter 4,
+    Gradients from formulas).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positive: np.ndarray | None = None
+
+    def forward(self, x: object) -> np.ndarray:
+        x = as_float_array(x, "x")
+        self.positive = x > 0  # where the slope is 1
+        return np.maximum(x, x.dtype.type(0))
+
+    def backward(self, dout: object) -> np.ndarray:
+        if self.positive is None:
+            raise RuntimeError("ReLU.backward needs a forward pass first")
+        dout = as_float_array(dout, "dout", shapes=[self.positive.shape])
+        return np.where(self.positive, dout, dout.dtype.type(0))
+
+
+class GELU(Module):
+    """GELU (tanh approximation, as in GPT-2) as a layer; see :func:`gelu`.
+
+    ``forward`` keeps its input; ``backward`` multiplies ``dout`` by
+    :func:`gelu_derivative` of it.
+
+    Notes
+    -----
+    Taught in chapter 15, The GPT architecture.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x: np.ndarray | None = None
+
+    def forward(self, x: object) -> np.ndarray:
+        self.x = as_float_array(x, "x")
+        return gelu(self.x)
+
+    def backward(self, dout: object) -> np.ndarray:
+        if self.x is None:
+            raise RuntimeError("GELU.backward needs a forward pass first")
+        dout = as_float_array(dout, "dout", shapes=[self.x.shape])
+        return dout * gelu_derivative(self.x)
