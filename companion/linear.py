@@ -1,0 +1,142 @@
+"""The linear layer: every output neuron is a weighted sum of the inputs plus a bias.
+
+This is the layer of chapter 1 written for many examples at once: a batch of inputs
+``x`` (one per row, or ``[B, T, C]`` for a batch of sequences) times a weight matrix
+``W``, plus a bias ``b``. Its backward pass (chapter 4) is three matrix formulas.
+
+The small checks at the bottom (``_positive_int``, ``_float_dtype``, ``_as_generator``) are
+shared by the layer constructors of the companion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion._validate import as_float_array, describe
+from companion.module import Module
+
+
+class Linear(Module):
+    """``out = x @ W + b``: a fully connected layer.
+
+    Parameters
+    ----------
+    n_in : int
+        Numbers per input (the size of the last axis of ``x``).
+    n_out : int
+        Numbers per output (output neurons).
+    bias : bool
+        Whether to add a bias ``b`` (created as zeros).
+    rng : numpy.random.Generator or int
+        Where the random initial weights come from (an int is used as a seed).
+    dtype : numpy.float32 or numpy.float64
+        Of the parameters (float64 for gradient checks); inputs are converted to it.
+
+    Attributes
+    ----------
+    params : dict
+        ``"W"``, shape ``[n_in, n_out]``: column ``j`` holds the weights into output ``j``
+        (the transpose of chapter 1's ``W1``, so that a batch of rows multiplies from the
+        left); ``"b"``, shape ``[n_out]``, when ``bias`` is true.
+
+    Notes
+    -----
+    The initial weights are drawn from a normal distribution with standard deviation
+    ``1 / sqrt(n_in)``: then an output has about the spread of one input, however many
+    inputs are summed.
+
+    Taught in chapter 1, Numbers in, numbers out (the backward pass in chapter 4,
+    Gradients from formulas).
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        bias: bool = True,
+        *,
+        rng: np.random.Generator | int,
+        dtype: type = np.float32,
+    ) -> None:
+        super().__init__()
+        self.n_in = _positive_int(n_in, "n_in")
+        self.n_out = _positive_int(n_out, "n_out")
+        if not isinstance(bias, bool | np.bool_):
+            raise TypeError(f"bias must be True or False; got {describe(bias)}")
+        dtype = _float_dtype(dtype)
+        rng = _as_generator(rng)
+        std = 1.0 / np.sqrt(self.n_in)
+        self.add_parameter("W", (std * rng.standard_normal((n_in, n_out))).astype(dtype))
+        if bias:
+            self.add_parameter("b", np.zeros(n_out, dtype=dtype))
+        self.x: np.ndarray | None = None
+
+    def forward(self, x: object) -> np.ndarray:
+        """``x`` of shape ``[..., n_in]`` (any leading axes) -> ``[..., n_out]``."""
+        W = self.params["W"]
+        x = as_float_array(x, "x").astype(W.dtype, copy=False)
+        if x.ndim == 0 or x.shape[-1] != self.n_in:
+            raise ValueError(
+                f"x must have shape [..., {self.n_in}] (its last axis holds the n_in = "
+                f"{self.n_in} inputs); got shape {x.shape}"
+            )
+        self.x = x
+        out = x @ W  # [..., n_in] -> [..., n_out]
+        if "b" in self.params:
+            out = out + self.params["b"]  # [n_out] is added to every row
+        return out
+
+    def backward(self, dout: object) -> np.ndarray:
+        """Add ``x^T dout`` to ``grads["W"]``, ``dout`` summed over rows to ``grads["b"]``;
+        return ``dout @ W^T``."""
+        if self.x is None:
+            raise RuntimeError("Linear.backward needs a forward pass first")
+        dout = as_float_array(dout, "dout", shapes=[(*self.x.shape[:-1], self.n_out)])
+        W = self.params["W"]
+        dout = dout.astype(W.dtype, copy=False)
+        x_rows = self.x.reshape(-1, self.n_in)  # [..., n_in] -> [N, n_in]
+        dout_rows = dout.reshape(-1, self.n_out)  # [..., n_out] -> [N, n_out]
+        self.grads["W"] += x_rows.T @ dout_rows  # [n_in, N] @ [N, n_out] -> [n_in, n_out]
+        if "b" in self.params:
+            self.grads["b"] += dout_rows.sum(axis=0)  # [N, n_out] -> [n_out]
+        return dout @ W.T  # [..., n_out] @ [n_out, n_in] -> [..., n_in]
+
+    def __repr__(self) -> str:
+        return f"Linear({self.n_in}, {self.n_out}, bias={'b' in self.params})"
+
+
+# -- checks shared by the layer constructors ------------------------------------------------
+
+
+def _positive_int(value: object, name: str) -> int:
+    """Return ``value`` as an int if it is a whole number >= 1, or raise a clear error."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a positive int; got {describe(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value}")
+    return int(value)
+
+
+def _float_dtype(dtype: object) -> type:
+    """Accept ``np.float32`` or ``np.float64`` (or their names); return the NumPy type."""
+    try:
+        resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        resolved = None
+    if dtype is None or resolved not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64; got {describe(dtype)}")
+    return resolved.type
+
+
+def _as_generator(rng: object) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a generator or an int seed (never unseeded)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng, as a seed, must be an int >= 0; got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"rng must be a numpy Generator (np.random.default_rng(seed)) or an int seed; "
+        f"got {describe(rng)}"
+    )
