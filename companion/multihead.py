@@ -1,0 +1,175 @@
+"""Multi-head attention: several self-attention heads side by side, then one output projection.
+
+Each head has its own ``W_k``, ``W_q`` and ``W_v`` of chapter 8. Instead of keeping
+``n_head`` small matrices, the layer keeps three ``[n_embd, n_embd]`` matrices whose
+columns, ``head_size`` at a time, are the heads' matrices: columns ``h * head_size`` to
+``(h + 1) * head_size`` of ``W_q`` are head ``h``'s ``W_q``. One matrix product then
+computes the queries of every head at once; a reshape puts the heads on their own axis,
+``[B, n_head, T, head_size]``, and batched matrix products attend in every head together,
+with no Python loop over heads or tokens. The heads' outputs are concatenated and mixed
+by ``W_o`` with bias ``b_o``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion._validate import as_float_array, describe
+from companion.attention import (
+    _attention,
+    _attention_backward,
+    _check_layer_options,
+    _check_size,
+    _init_weight,
+)
+from companion.module import Module
+
+
+def split_heads(x: np.ndarray, n_head: int) -> np.ndarray:
+    """Put the heads on their own axis: ``[B, T, C]`` -> ``[B, n_head, T, C / n_head]``.
+
+    Examples
+    --------
+    >>> split_heads(np.arange(8.0).reshape(1, 2, 4), 2)[0].tolist()
+    [[[0.0, 1.0], [4.0, 5.0]], [[2.0, 3.0], [6.0, 7.0]]]
+
+    Notes
+    -----
+    Taught in chapter 13, Multi-head attention.
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 3:
+        raise ValueError(f"x must be an array of shape [B, T, C]; got {describe(x)}")
+    B, T, C = x.shape
+    n_head = _check_size(n_head, "n_head")
+    if C % n_head:
+        raise ValueError(f"the {C} channels of x do not split into n_head={n_head} heads")
+    x = x.reshape(B, T, n_head, C // n_head)  # [B, T, C] -> [B, T, nh, hs]
+    return x.transpose(0, 2, 1, 3)  # [B, T, nh, hs] -> [B, nh, T, hs]
+
+
+def merge_heads(x: np.ndarray) -> np.ndarray:
+    """Concatenate the heads: ``[B, n_head, T, head_size]`` -> ``[B, T, n_head * head_size]``.
+
+    The inverse of :func:`split_heads`.
+
+    Notes
+    -----
+    Taught in chapter 13, Multi-head attention.
+    """
+    if not isinstance(x, np.ndarray) or x.ndim != 4:
+        raise ValueError(
+            f"x must be an array of shape [B, n_head, T, head_size]; got {describe(x)}"
+        )
+    B, nh, T, hs = x.shape
+    x = x.transpose(0, 2, 1, 3)  # [B, nh, T, hs] -> [B, T, nh, hs]
+    return x.reshape(B, T, nh * hs)  # [B, T, nh, hs] -> [B, T, C]
+
+
+def check_heads(n_embd: object, n_head: object) -> tuple[int, int]:
+    """Check that ``n_embd`` channels split evenly into ``n_head`` heads; return both.
+
+    Notes
+    -----
+    Taught in chapter 13, Multi-head attention.
+    """
+    C, nh = _check_size(n_embd, "n_embd"), _check_size(n_head, "n_head")
+    if C % nh:
+        raise ValueError(
+            f"n_embd must be divisible by n_head so every head gets the same size; "
+            f"got n_embd={C} and n_head={nh} ({C} / {nh} = {C / nh:g})"
+        )
+    return C, nh
+
+
+class MultiHeadAttention(Module):
+    """``n_head`` self-attention heads computed together, concatenated, then projected.
+
+    ``k = x W_k``, ``q = x W_q``, ``v = x W_v`` (each ``[B, T, n_embd]``, split into heads
+    of ``head_size = n_embd / n_head`` channels); every head attends as in chapter 8; the
+    heads' outputs are concatenated back to ``[B, T, n_embd]``; ``out = concat W_o + b_o``.
+    After :meth:`forward`, :attr:`weights` holds every head's attention weights, shape
+    ``[B, n_head, T, T]``.
+
+    Parameters
+    ----------
+    n_embd : int
+        Channels of the input and of the output, ``C``.
+    n_head : int
+        Number of heads; must divide ``n_embd``.
+    causal : bool
+        Whether position ``t`` only attends to positions ``<= t``.
+    rng : numpy.random.Generator
+        Draws the initial weights (normal, std ``1 / sqrt(n_embd)``; ``b_o`` starts at 0).
+    dtype : np.float32 or np.float64
+        Of the parameters; inputs are converted to it.
+
+    Examples
+    --------
+    >>> mha = MultiHeadAttention(8, 2, rng=np.random.default_rng(0))
+    >>> mha.forward(np.ones((3, 5, 8))).shape, mha.weights.shape
+    ((3, 5, 8), (3, 2, 5, 5))
+
+    Notes
+    -----
+    Taught in chapter 13, Multi-head attention.
+    """
+
+    def __init__(
+        self,
+        n_embd: int,
+        n_head: int,
+        causal: bool = True,
+        *,
+        rng: np.random.Generator,
+        dtype: type[np.floating] | np.dtype = np.float32,
+    ) -> None:
+        super().__init__()
+        self.n_embd, self.n_head = check_heads(n_embd, n_head)
+        self.head_size = self.n_embd // self.n_head
+        if not isinstance(causal, bool):
+            raise TypeError(f"causal must be True or False; got {describe(causal)}")
+        self.causal = causal
+        self.dtype = _check_layer_options(rng, dtype)
+        C = self.n_embd
+        for name in ("W_k", "W_q", "W_v", "W_o"):
+            self.add_parameter(name, _init_weight(rng, C, C, self.dtype))  # [C, C]
+        self.add_parameter("b_o", np.zeros(C, dtype=self.dtype))  # [C]
+        self.weights: np.ndarray | None = None
+        self._cache: tuple[np.ndarray, ...] | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Attend in every head: ``x`` ``[B, T, n_embd]`` -> output ``[B, T, n_embd]``."""
+        x = as_float_array(x, "x", shapes=[("batch", "T", self.n_embd)])
+        x = x.astype(self.dtype, copy=False)
+        p, nh = self.params, self.n_head
+        k = split_heads(x @ p["W_k"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
+        q = split_heads(x @ p["W_q"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
+        v = split_heads(x @ p["W_v"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
+        heads, u = _attention(q, k, v, self.causal)  # [B, nh, T, hs], [B, nh, T, T]
+        concat = merge_heads(heads)  # [B, nh, T, hs] -> [B, T, C]
+        out = concat @ p["W_o"] + p["b_o"]  # [B, T, C] @ [C, C] -> [B, T, C]
+        self.weights = u
+        self._cache = (x, k, q, v, u, concat)
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Return d loss / d x; add the gradients of ``W_k, W_q, W_v, W_o, b_o``."""
+        if self._cache is None:
+            raise RuntimeError("call forward before backward: backward needs its inputs")
+        x, k, q, v, u, concat = self._cache
+        B, T, C = x.shape
+        dout = as_float_array(dout, "dout", shapes=[(B, T, C)])
+        dout = dout.astype(self.dtype, copy=False)
+        p, g = self.params, self.grads
+        dout2 = dout.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
+        g["W_o"] += concat.reshape(B * T, C).T @ dout2  # [C, B*T] @ [B*T, C] -> [C, C]
+        g["b_o"] += dout2.sum(axis=0)  # [B*T, C] -> [C]
+        dheads = split_heads(dout @ p["W_o"].T, self.n_head)  # [B, T, C] -> [B, nh, T, hs]
+        dq, dk, dv = _attention_backward(dheads, q, k, v, u)  # [B, nh, T, hs] each
+        x2 = x.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
+        dx = np.zeros_like(x)  # [B, T, C]
+        for name, d_heads in (("W_k", dk), ("W_q", dq), ("W_v", dv)):
+            d = merge_heads(d_heads)  # [B, nh, T, hs] -> [B, T, C]
+            g[name] += x2.T @ d.reshape(B * T, C)  # [C, B*T] @ [B*T, C] -> [C, C]
+            dx += d @ p[name].T  # [B, T, C] @ [C, C] -> [B, T, C]
+        return dx
