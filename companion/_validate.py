@@ -102,3 +102,85 @@ def _matches(actual: tuple[int, ...], spec: ShapeSpec) -> bool:
     if len(actual) != len(spec):
         return False
     return all(not isinstance(s, int) or a == s for a, s in zip(actual, spec, strict=True))
+
+
+# -- sizes, dtypes, random generators and integer ids, for the layers ---------------------
+
+
+def positive_int(value: object, name: str) -> int:
+    """Return ``value`` as an int if it is a whole number >= 1, or raise a clear error."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a positive int; got {describe(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value}")
+    return int(value)
+
+
+def float_dtype(dtype: object) -> type:
+    """Accept ``np.float32`` or ``np.float64`` (or their names); return the NumPy type."""
+    try:
+        resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        resolved = None
+    if dtype is None or resolved not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be np.float32 or np.float64; got {describe(dtype)}")
+    return resolved.type
+
+
+def as_generator(rng: object) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a generator or an int seed (never unseeded)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng, as a seed, must be an int >= 0; got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"rng must be a numpy Generator (np.random.default_rng(seed)) or an int seed; "
+        f"got {describe(rng)}"
+    )
+
+
+def as_ids(
+    value: object,
+    name: str,
+    n: int,
+    *,
+    shape: tuple[int, ...] | None = None,
+    meaning: str = "",
+    ignore_index: int | None = None,
+) -> np.ndarray:
+    """Return ``value`` as an integer array of ids in ``[0, n)``, or raise a clear error.
+
+    Ids equal to ``ignore_index`` may lie outside the range. Used for the targets of
+    :func:`cross_entropy` and the token ids of :class:`companion.embedding.Embedding`.
+    """
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be integer ids, not text; got {describe(value)}")
+    try:
+        ids = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        raise TypeError(
+            f"{name} must be a rectangular array of integer ids; got {describe(value)}"
+        ) from None
+    if ids.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {ids.shape}")
+    if ids.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} must hold integer ids (an int array); got {describe(value)}"
+            + (f" with dtype {ids.dtype}" if not isinstance(value, np.ndarray) else "")
+        )
+    if shape is not None and ids.shape != tuple(shape):
+        raise ValueError(
+            f"{name} must have shape {format_shape(shape)}"
+            + (f" ({meaning})" if meaning else "")
+            + f"; got shape {ids.shape}"
+        )
+    outside = (ids < 0) | (ids >= n)
+    if ignore_index is not None:
+        outside &= ids != ignore_index
+    if outside.any():
+        where = tuple(int(i) for i in np.argwhere(outside)[0])
+        allowed = f"[0, {n})" + ("" if ignore_index is None else f" or {ignore_index}")
+        raise ValueError(f"{name} must be ids in {allowed}; got {ids[where]} at index {where}")
+    return ids

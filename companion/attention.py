@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array, describe
+from companion._validate import as_float_array, as_generator, describe, float_dtype, positive_int
 from companion.module import Module
 
 
@@ -165,29 +165,6 @@ def _attention_backward(
     return dq, dk, dv
 
 
-def _check_size(value: object, name: str) -> int:
-    """Return ``value`` if it is a positive int, else raise an error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {describe(value)}")
-    return int(value)
-
-
-def _check_layer_options(rng: object, dtype: object) -> np.dtype:
-    """Check a layer's ``rng`` and ``dtype`` arguments; return the dtype as a NumPy dtype."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            "rng must be a numpy.random.Generator such as np.random.default_rng(0); "
-            f"got {describe(rng)}"
-        )
-    try:
-        chosen = None if dtype is None else np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError:
-        chosen = None
-    if chosen not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be np.float32 or np.float64; got {describe(dtype)}")
-    return np.dtype(chosen)
-
-
 def _init_weight(rng: np.random.Generator, n_in: int, n_out: int, dtype: np.dtype) -> np.ndarray:
     """A weight matrix ``[n_in, n_out]`` drawn from a normal with std ``1 / sqrt(n_in)``.
 
@@ -235,16 +212,17 @@ class SelfAttention(Module):
         head_size: int,
         causal: bool = True,
         *,
-        rng: np.random.Generator,
+        rng: np.random.Generator | int,
         dtype: type[np.floating] | np.dtype = np.float32,
     ) -> None:
         super().__init__()
-        self.n_embd = _check_size(n_embd, "n_embd")
-        self.head_size = _check_size(head_size, "head_size")
+        self.n_embd = positive_int(n_embd, "n_embd")
+        self.head_size = positive_int(head_size, "head_size")
         if not isinstance(causal, bool):
             raise TypeError(f"causal must be True or False; got {describe(causal)}")
         self.causal = causal
-        self.dtype = _check_layer_options(rng, dtype)
+        self.dtype = np.dtype(float_dtype(dtype))
+        rng = as_generator(rng)
         C, hs = self.n_embd, self.head_size
         for name in ("W_k", "W_q", "W_v"):
             self.add_parameter(name, _init_weight(rng, C, hs, self.dtype))  # [C, hs]

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array
+from companion._validate import as_float_array, as_generator, float_dtype
 from companion.attention import (
     _attention,
     _attention_backward,
-    _check_layer_options,
     _init_weight,
 )
 from companion.module import Module
@@ -57,13 +56,14 @@ class CrossAttention(Module):
         n_embd: int,
         n_head: int,
         *,
-        rng: np.random.Generator,
+        rng: np.random.Generator | int,
         dtype: type[np.floating] | np.dtype = np.float32,
     ) -> None:
         super().__init__()
         self.n_embd, self.n_head = check_heads(n_embd, n_head)
         self.head_size = self.n_embd // self.n_head
-        self.dtype = _check_layer_options(rng, dtype)
+        self.dtype = np.dtype(float_dtype(dtype))
+        rng = as_generator(rng)
         C = self.n_embd
         for name in ("W_k", "W_q", "W_v", "W_o"):
             self.add_parameter(name, _init_weight(rng, C, C, self.dtype))  # [C, C]

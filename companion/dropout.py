@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array, describe
-from companion.linear import _as_generator
+from companion._validate import as_float_array, as_generator, describe
 from companion.module import Module
 
 SCALE_AT = ("training", "inference")
@@ -74,7 +73,7 @@ class Dropout(Module):
             )
         self.p_drop = float(p_drop)
         self.scale_at = scale_at
-        self.rng = _as_generator(rng)
+        self.rng = as_generator(rng)
         self.keep: np.ndarray | None = None
         self.multiplier: np.ndarray | np.floating | None = None
         self.x_shape: tuple[int, ...] = ()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array
-from companion.linear import _as_generator, _float_dtype, _positive_int
-from companion.loss import _as_ids
+from companion._validate import as_float_array, as_generator, as_ids, float_dtype, positive_int
 from companion.module import Module
 
 #: Standard deviation of the initial embeddings (GPT-2 uses 0.02).
@@ -58,16 +56,16 @@ class Embedding(Module):
         dtype: type = np.float32,
     ) -> None:
         super().__init__()
-        self.vocab_size = _positive_int(vocab_size, "vocab_size")
-        self.n_embd = _positive_int(n_embd, "n_embd")
-        dtype = _float_dtype(dtype)
-        table = INIT_STD * _as_generator(rng).standard_normal((vocab_size, n_embd))
+        self.vocab_size = positive_int(vocab_size, "vocab_size")
+        self.n_embd = positive_int(n_embd, "n_embd")
+        dtype = float_dtype(dtype)
+        table = INIT_STD * as_generator(rng).standard_normal((vocab_size, n_embd))
         self.add_parameter("W", table.astype(dtype))
         self.ids: np.ndarray | None = None
 
     def forward(self, ids: object) -> np.ndarray:
         """Integer ids of any shape ``[B, T]`` -> their embeddings, ``[B, T, n_embd]``."""
-        self.ids = _as_ids(ids, "ids", self.vocab_size)
+        self.ids = as_ids(ids, "ids", self.vocab_size)
         return self.params["W"][self.ids]  # [B, T] -> [B, T, n_embd]
 
     def backward(self, dout: object) -> None:  # type: ignore[override]  # ids: no gradient

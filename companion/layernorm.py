@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array, describe
-from companion.linear import _float_dtype, _positive_int
+from companion._validate import as_float_array, describe, float_dtype, positive_int
 from companion.module import Module
 
 
@@ -47,13 +46,13 @@ class LayerNorm(Module):
 
     def __init__(self, n_embd: int, eps: float = 1e-5, *, dtype: type = np.float32) -> None:
         super().__init__()
-        self.n_embd = _positive_int(n_embd, "n_embd")
+        self.n_embd = positive_int(n_embd, "n_embd")
         if isinstance(eps, bool | np.bool_) or not isinstance(eps, float | int | np.floating):
             raise TypeError(f"eps must be a small positive number; got {describe(eps)}")
         if not (np.isfinite(eps) and eps > 0):
             raise ValueError(f"eps must be a small positive number; got {eps!r}")
         self.eps = float(eps)
-        dtype = _float_dtype(dtype)
+        dtype = float_dtype(dtype)
         self.add_parameter("gamma", np.ones(n_embd, dtype=dtype))
         self.add_parameter("beta", np.zeros(n_embd, dtype=dtype))
         self.x_hat: np.ndarray | None = None

@@ -3,16 +3,13 @@
 This is the layer of chapter 1 written for many examples at once: a batch of inputs
 ``x`` (one per row, or ``[B, T, C]`` for a batch of sequences) times a weight matrix
 ``W``, plus a bias ``b``. Its backward pass (chapter 4) is three matrix formulas.
-
-The small checks at the bottom (``_positive_int``, ``_float_dtype``, ``_as_generator``) are
-shared by the layer constructors of the companion.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array, describe
+from companion._validate import as_float_array, as_generator, describe, float_dtype, positive_int
 from companion.module import Module
 
 
@@ -59,12 +56,12 @@ class Linear(Module):
         dtype: type = np.float32,
     ) -> None:
         super().__init__()
-        self.n_in = _positive_int(n_in, "n_in")
-        self.n_out = _positive_int(n_out, "n_out")
+        self.n_in = positive_int(n_in, "n_in")
+        self.n_out = positive_int(n_out, "n_out")
         if not isinstance(bias, bool | np.bool_):
             raise TypeError(f"bias must be True or False; got {describe(bias)}")
-        dtype = _float_dtype(dtype)
-        rng = _as_generator(rng)
+        dtype = float_dtype(dtype)
+        rng = as_generator(rng)
         std = 1.0 / np.sqrt(self.n_in)
         self.add_parameter("W", (std * rng.standard_normal((n_in, n_out))).astype(dtype))
         if bias:
@@ -103,40 +100,3 @@ class Linear(Module):
 
     def __repr__(self) -> str:
         return f"Linear({self.n_in}, {self.n_out}, bias={'b' in self.params})"
-
-
-# -- checks shared by the layer constructors ------------------------------------------------
-
-
-def _positive_int(value: object, name: str) -> int:
-    """Return ``value`` as an int if it is a whole number >= 1, or raise a clear error."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be a positive int; got {describe(value)}")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value}")
-    return int(value)
-
-
-def _float_dtype(dtype: object) -> type:
-    """Accept ``np.float32`` or ``np.float64`` (or their names); return the NumPy type."""
-    try:
-        resolved = np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError:
-        resolved = None
-    if dtype is None or resolved not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be np.float32 or np.float64; got {describe(dtype)}")
-    return resolved.type
-
-
-def _as_generator(rng: object) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a generator or an int seed (never unseeded)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"rng, as a seed, must be an int >= 0; got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be a numpy Generator (np.random.default_rng(seed)) or an int seed; "
-        f"got {describe(rng)}"
-    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array, describe, format_shape
+from companion._validate import as_float_array, as_ids, describe
 from companion.softmax import log_softmax
 
 # -- mean squared error -----------------------------------------------------------------------
@@ -220,7 +220,7 @@ def _log_probs_and_targets(
             f"got shape {logits.shape}"
         )
     V = logits.shape[-1]
-    targets = _as_ids(
+    targets = as_ids(
         targets,
         "targets",
         V,
@@ -236,48 +236,3 @@ def _log_probs_and_targets(
             f"ignore_index ({ignore_index}), so the mean would be 0 / 0"
         )
     return log_probs, targets, counted, logits.shape
-
-
-def _as_ids(
-    value: object,
-    name: str,
-    n: int,
-    *,
-    shape: tuple[int, ...] | None = None,
-    meaning: str = "",
-    ignore_index: int | None = None,
-) -> np.ndarray:
-    """Return ``value`` as an integer array of ids in ``[0, n)``, or raise a clear error.
-
-    Ids equal to ``ignore_index`` may lie outside the range. Used for the targets of
-    :func:`cross_entropy` and the token ids of :class:`companion.embedding.Embedding`.
-    """
-    if isinstance(value, str | bytes):
-        raise TypeError(f"{name} must be integer ids, not text; got {describe(value)}")
-    try:
-        ids = np.asarray(value)
-    except (ValueError, TypeError):  # ragged nested lists
-        raise TypeError(
-            f"{name} must be a rectangular array of integer ids; got {describe(value)}"
-        ) from None
-    if ids.size == 0:
-        raise ValueError(f"{name} must not be empty; got shape {ids.shape}")
-    if ids.dtype.kind not in "iu":
-        raise TypeError(
-            f"{name} must hold integer ids (an int array); got {describe(value)}"
-            + (f" with dtype {ids.dtype}" if not isinstance(value, np.ndarray) else "")
-        )
-    if shape is not None and ids.shape != tuple(shape):
-        raise ValueError(
-            f"{name} must have shape {format_shape(shape)}"
-            + (f" ({meaning})" if meaning else "")
-            + f"; got shape {ids.shape}"
-        )
-    outside = (ids < 0) | (ids >= n)
-    if ignore_index is not None:
-        outside &= ids != ignore_index
-    if outside.any():
-        where = tuple(int(i) for i in np.argwhere(outside)[0])
-        allowed = f"[0, {n})" + ("" if ignore_index is None else f" or {ignore_index}")
-        raise ValueError(f"{name} must be ids in {allowed}; got {ids[where]} at index {where}")
-    return ids

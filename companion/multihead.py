@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array, describe
+from companion._validate import as_float_array, as_generator, describe, float_dtype, positive_int
 from companion.attention import (
     _attention,
     _attention_backward,
-    _check_layer_options,
-    _check_size,
     _init_weight,
 )
 from companion.module import Module
@@ -40,7 +38,7 @@ def split_heads(x: np.ndarray, n_head: int) -> np.ndarray:
     if not isinstance(x, np.ndarray) or x.ndim != 3:
         raise ValueError(f"x must be an array of shape [B, T, C]; got {describe(x)}")
     B, T, C = x.shape
-    n_head = _check_size(n_head, "n_head")
+    n_head = positive_int(n_head, "n_head")
     if C % n_head:
         raise ValueError(f"the {C} channels of x do not split into n_head={n_head} heads")
     x = x.reshape(B, T, n_head, C // n_head)  # [B, T, C] -> [B, T, nh, hs]
@@ -72,7 +70,7 @@ def check_heads(n_embd: object, n_head: object) -> tuple[int, int]:
     -----
     Taught in chapter 13, Multi-head attention.
     """
-    C, nh = _check_size(n_embd, "n_embd"), _check_size(n_head, "n_head")
+    C, nh = positive_int(n_embd, "n_embd"), positive_int(n_head, "n_head")
     if C % nh:
         raise ValueError(
             f"n_embd must be divisible by n_head so every head gets the same size; "
@@ -120,7 +118,7 @@ class MultiHeadAttention(Module):
         n_head: int,
         causal: bool = True,
         *,
-        rng: np.random.Generator,
+        rng: np.random.Generator | int,
         dtype: type[np.floating] | np.dtype = np.float32,
     ) -> None:
         super().__init__()
@@ -129,7 +127,8 @@ class MultiHeadAttention(Module):
         if not isinstance(causal, bool):
             raise TypeError(f"causal must be True or False; got {describe(causal)}")
         self.causal = causal
-        self.dtype = _check_layer_options(rng, dtype)
+        self.dtype = np.dtype(float_dtype(dtype))
+        rng = as_generator(rng)
         C = self.n_embd
         for name in ("W_k", "W_q", "W_v", "W_o"):
             self.add_parameter(name, _init_weight(rng, C, C, self.dtype))  # [C, C]

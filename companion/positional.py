@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion._validate import as_float_array
+from companion._validate import as_float_array, as_generator, float_dtype, positive_int
 from companion.embedding import INIT_STD
-from companion.linear import _as_generator, _float_dtype, _positive_int
 from companion.module import Module
 
 
@@ -56,10 +55,10 @@ class PositionalEmbedding(Module):
         dtype: type = np.float32,
     ) -> None:
         super().__init__()
-        self.block_size = _positive_int(block_size, "block_size")
-        self.n_embd = _positive_int(n_embd, "n_embd")
-        dtype = _float_dtype(dtype)
-        table = INIT_STD * _as_generator(rng).standard_normal((block_size, n_embd))
+        self.block_size = positive_int(block_size, "block_size")
+        self.n_embd = positive_int(n_embd, "n_embd")
+        dtype = float_dtype(dtype)
+        table = INIT_STD * as_generator(rng).standard_normal((block_size, n_embd))
         self.add_parameter("W", table.astype(dtype))
         self.x_shape: tuple[int, ...] | None = None
 
@@ -126,11 +125,11 @@ def sinusoidal_encoding(T: int, n_embd: int, *, dtype: type = np.float32) -> np.
     -----
     Taught in chapter 14, Positional encoding and embedding.
     """
-    T = _positive_int(T, "T")
-    n_embd = _positive_int(n_embd, "n_embd")
+    T = positive_int(T, "T")
+    n_embd = positive_int(n_embd, "n_embd")
     if n_embd % 2:
         raise ValueError(f"n_embd must be even (sines and cosines come in pairs); got {n_embd}")
-    dtype = _float_dtype(dtype)
+    dtype = float_dtype(dtype)
     pos = np.arange(T, dtype=np.float64)[:, None]  # [T, 1]
     two_i = np.arange(0, n_embd, 2, dtype=np.float64)  # [n_embd / 2]
     angle = pos / 10000.0 ** (two_i / n_embd)  # [T, 1] / [n_embd / 2] -> [T, n_embd / 2]

@@ -286,11 +286,11 @@ def test_same_rng_seed_gives_the_same_layer():
         (
             lambda: SelfAttention(0, 2, rng=rng()),
             ValueError,
-            "n_embd must be a positive int; got int 0",
+            "n_embd must be a positive int; got 0",
         ),
         (
             lambda: SelfAttention(4, 2.5, rng=rng()),
-            ValueError,
+            TypeError,
             "head_size must be a positive int; got float 2.5",
         ),
         (
@@ -299,9 +299,10 @@ def test_same_rng_seed_gives_the_same_layer():
             "causal must be True or False; got the string 'yes'",
         ),
         (
-            lambda: SelfAttention(4, 2, rng=0),
+            lambda: SelfAttention(4, 2, rng="0"),
             TypeError,
-            "rng must be a numpy.random.Generator such as np.random.default_rng(0); got int 0",
+            "rng must be a numpy Generator (np.random.default_rng(seed)) or an int seed; "
+            "got the string '0'",
         ),
         (
             lambda: SelfAttention(4, 2, rng=rng(), dtype=np.int32),
@@ -322,7 +323,7 @@ def test_same_rng_seed_gives_the_same_layer():
         (
             lambda: MultiHeadAttention(8, 0, rng=rng()),
             ValueError,
-            "n_head must be a positive int; got int 0",
+            "n_head must be a positive int; got 0",
         ),
         (
             lambda: MultiHeadAttention(8, 2, causal=1, rng=rng()),
@@ -330,7 +331,7 @@ def test_same_rng_seed_gives_the_same_layer():
             "causal must be True or False; got int 1",
         ),
         (lambda: CrossAttention(6, 4, rng=rng()), ValueError, "got n_embd=6 and n_head=4"),
-        (lambda: CrossAttention(6, 2, rng=None), TypeError, "rng must be a numpy.random.Generator"),
+        (lambda: CrossAttention(6, 2, rng=None), TypeError, "rng must be a numpy Generator"),
     ],
 )
 def test_constructors_refuse_bad_arguments(make, error, message):

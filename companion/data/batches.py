@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from companion._validate import describe
+from companion._validate import describe, positive_int
 
 
 def train_val_split(data: object, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +94,8 @@ def get_batch(
     Taught in chapter 15, The GPT architecture.
     """
     ids = _as_token_ids(data, "data")
-    B = _positive_int(batch_size, "batch_size")
-    T = _positive_int(block_size, "block_size")
+    B = positive_int(batch_size, "batch_size")
+    T = positive_int(block_size, "block_size")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); "
@@ -131,11 +131,3 @@ def _as_token_ids(data: object, name: str) -> np.ndarray:
             f"{name} must be 1-D, one long sequence of token ids; got shape {ids.shape}"
         )
     return ids
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be a positive int; got {describe(value)}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value}")
-    return int(value)
