@@ -3,13 +3,38 @@
 Each module holds one concept and names the chapter that teaches it.
 
 Part I, a simple neural network
-    :mod:`companion.network` (chapter 1), :mod:`companion.activation` and
-    :mod:`companion.softmax` (chapter 2), :mod:`companion.drawing`, :mod:`companion.widgets`.
+    :mod:`~companion.network` (chapter 1), :mod:`~companion.activation` and
+    :mod:`~companion.softmax` (chapter 2), :mod:`~companion.drawing`,
+    :mod:`~companion.widgets`.
+Part II, training
+    :mod:`~companion.loss`, :mod:`~companion.gradcheck`, :mod:`~companion.module`,
+    :mod:`~companion.linear`, :mod:`~companion.optim` (chapters 3 and 4).
+Part III, generating language
+    :mod:`~companion.char_tokenizer`, :mod:`~companion.data` (chapter 5).
+Part IV, why LLMs work so well
+    :mod:`~companion.embedding` (6), :mod:`~companion.bpe` (7),
+    :mod:`~companion.attention` (8), :mod:`~companion.residual` (10),
+    :mod:`~companion.layernorm` (11), :mod:`~companion.dropout` (12),
+    :mod:`~companion.multihead` (13), :mod:`~companion.positional` (14).
+Part V, architectures
+    :mod:`~companion.cross_attention` (16).
 Exercises
     :func:`companion.exercises.check`.
 """
 
-from companion.activation import logistic, relu
+from companion.activation import GELU, ReLU, gelu, logistic, relu
+from companion.attention import SelfAttention, scaled_dot_product_attention
+from companion.bpe import BPETokenizer
+from companion.char_tokenizer import CharTokenizer
+from companion.cross_attention import CrossAttention
+from companion.dropout import Dropout
+from companion.embedding import Embedding
+from companion.gradcheck import gradcheck, numerical_gradient
+from companion.layernorm import LayerNorm
+from companion.linear import Linear
+from companion.loss import CrossEntropyLoss, MSELoss, cross_entropy, mean_squared_error
+from companion.module import Module, Sequential
+from companion.multihead import MultiHeadAttention
 from companion.network import (
     LEAF,
     SUNFLOWER,
@@ -20,20 +45,53 @@ from companion.network import (
     interpret,
     leaf_flower_network,
 )
-from companion.softmax import softmax
+from companion.optim import SGD, Adam, AdamW, clip_grad_norm, lr_schedule
+from companion.positional import PositionalEmbedding, sinusoidal_encoding
+from companion.residual import Residual
+from companion.softmax import log_softmax, softmax
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GELU",
     "LEAF",
+    "SGD",
     "SUNFLOWER",
+    "Adam",
+    "AdamW",
+    "BPETokenizer",
+    "CharTokenizer",
+    "CrossAttention",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
     "ForwardPass",
+    "LayerNorm",
+    "Linear",
+    "MSELoss",
+    "Module",
+    "MultiHeadAttention",
     "Network",
+    "PositionalEmbedding",
+    "ReLU",
+    "Residual",
+    "SelfAttention",
+    "Sequential",
+    "clip_grad_norm",
     "collapse",
+    "cross_entropy",
     "forward",
+    "gelu",
+    "gradcheck",
     "interpret",
     "leaf_flower_network",
+    "log_softmax",
     "logistic",
+    "lr_schedule",
+    "mean_squared_error",
+    "numerical_gradient",
     "relu",
+    "scaled_dot_product_attention",
+    "sinusoidal_encoding",
     "softmax",
 ]

@@ -172,3 +172,55 @@ def test_gradcheck_refuses_a_gradient_of_another_shape():
     message = "analytic must have the shape of x, (3,); got (2,)"
     with pytest.raises(ValueError, match=re.escape(message)):
         gradcheck(lambda: 0.0, x, np.zeros(2))
+
+
+def transformer_block(C: int, n_head: int, seed: int) -> Sequential:
+    """Pre-norm block: x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x))."""
+    from companion.multihead import MultiHeadAttention
+    from companion.residual import Residual
+
+    rng = np.random.default_rng(seed)
+    attention = Sequential(
+        LayerNorm(C, dtype=np.float64),
+        MultiHeadAttention(C, n_head, causal=True, rng=rng, dtype=np.float64),
+    )
+    mlp = Sequential(
+        LayerNorm(C, dtype=np.float64),
+        Linear(C, 4 * C, rng=rng, dtype=np.float64),
+        GELU(),
+        Linear(4 * C, C, rng=rng, dtype=np.float64),
+    )
+    return Sequential(Residual(attention), Residual(mlp))
+
+
+def test_a_stack_of_blocks_passes_the_gradient_check_end_to_end():
+    from companion.embedding import Embedding
+    from companion.positional import PositionalEmbedding
+
+    B, T, C, V = 2, 5, 8, 11
+    rng = np.random.default_rng(3)
+    embed = Embedding(V, C, rng=rng, dtype=np.float64)
+    body = Sequential(
+        PositionalEmbedding(T, C, rng=rng, dtype=np.float64),
+        transformer_block(C, 2, seed=4),
+        transformer_block(C, 2, seed=5),
+        LayerNorm(C, dtype=np.float64),
+        Linear(C, V, rng=rng, dtype=np.float64),
+    )
+    ids = rng.integers(0, V, size=(B, T))
+    ids[0, :3] = 7  # repeated ids: their embedding gradients must add up
+    targets = rng.integers(0, V, size=(B, T))
+    loss = CrossEntropyLoss()
+
+    def f() -> float:
+        return loss.forward(body.forward(embed.forward(ids)), targets)
+
+    f()
+    embed.zero_grad()
+    body.zero_grad()
+    embed.backward(body.backward(loss.backward()))
+    grads = body.gradients() | {f"embed.{k}": v for k, v in embed.gradients().items()}
+    params = body.parameters() | {f"embed.{k}": v for k, v in embed.parameters().items()}
+    assert len(params) == 1 + 2 * 13 + 2 + 2 + 1  # positions, 2 blocks, norm, head, tokens
+    worst = max(gradcheck(f, p, grads[name]) for name, p in params.items())
+    assert worst < 1e-6
