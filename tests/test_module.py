@@ -207,6 +207,11 @@ def test_a_stack_of_blocks_passes_the_gradient_check_end_to_end():
         LayerNorm(C, dtype=np.float64),
         Linear(C, V, rng=rng, dtype=np.float64),
     )
+    # The tables start with std 0.02 (GPT-2's choice); the first LayerNorm then divides by
+    # about 0.03 and the loss curves so sharply that nudging by h = 1e-5 is itself off by
+    # ~1e-6. Unit-sized embeddings keep the finite differences honest.
+    embed.params["W"] *= 50.0
+    body.layers[0].params["W"] *= 50.0
     ids = rng.integers(0, V, size=(B, T))
     ids[0, :3] = 7  # repeated ids: their embedding gradients must add up
     targets = rng.integers(0, V, size=(B, T))
@@ -223,4 +228,4 @@ def test_a_stack_of_blocks_passes_the_gradient_check_end_to_end():
     params = body.parameters() | {f"embed.{k}": v for k, v in embed.parameters().items()}
     assert len(params) == 1 + 2 * 13 + 2 + 2 + 1  # positions, 2 blocks, norm, head, tokens
     worst = max(gradcheck(f, p, grads[name]) for name, p in params.items())
-    assert worst < 1e-6
+    assert worst < 1e-8
