@@ -139,24 +139,34 @@ class MultiHeadAttention(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Attend in every head: ``x`` ``[B, T, n_embd]`` -> output ``[B, T, n_embd]``."""
         x = as_float_array(x, "x", shapes=[("batch", "T", self.n_embd)])
-        x = x.astype(self.dtype, copy=False)
-        p, nh = self.params, self.n_head
-        k = split_heads(x @ p["W_k"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
-        q = split_heads(x @ p["W_q"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
-        v = split_heads(x @ p["W_v"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
-        heads, u = _attention(q, k, v, self.causal)  # [B, nh, T, hs], [B, nh, T, T]
-        concat = merge_heads(heads)  # [B, nh, T, hs] -> [B, T, C]
-        out = concat @ p["W_o"] + p["b_o"]  # [B, T, C] @ [C, C] -> [B, T, C]
-        self.weights = u
-        self._cache = (x, k, q, v, u, concat)
-        return out
+        return self._attend(x, x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """Return d loss / d x; add the gradients of ``W_k, W_q, W_v, W_o, b_o``."""
+        dx, dcontext = self._attend_backward(dout)
+        return dx + dcontext  # x gave the queries and the keys and values
+
+    def _attend(self, x: np.ndarray, context: np.ndarray) -> np.ndarray:
+        """Queries from ``x`` ``[B, T, C]``, keys and values from ``context`` ``[B, S, C]``."""
+        x = x.astype(self.dtype, copy=False)
+        context = context.astype(self.dtype, copy=False)
+        p, nh = self.params, self.n_head
+        q = split_heads(x @ p["W_q"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
+        k = split_heads(context @ p["W_k"], nh)  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
+        v = split_heads(context @ p["W_v"], nh)  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
+        heads, u = _attention(q, k, v, self.causal)  # [B, nh, T, hs], [B, nh, T, S]
+        concat = merge_heads(heads)  # [B, nh, T, hs] -> [B, T, C]
+        out = concat @ p["W_o"] + p["b_o"]  # [B, T, C] @ [C, C] -> [B, T, C]
+        self.weights = u
+        self._cache = (x, context, k, q, v, u, concat)
+        return out
+
+    def _attend_backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(d x, d context)`` and add the gradients of every parameter."""
         if self._cache is None:
             raise RuntimeError("call forward before backward: backward needs its inputs")
-        x, k, q, v, u, concat = self._cache
-        B, T, C = x.shape
+        x, context, k, q, v, u, concat = self._cache
+        (B, T, C), S = x.shape, context.shape[1]
         dout = as_float_array(dout, "dout", shapes=[(B, T, C)])
         dout = dout.astype(self.dtype, copy=False)
         p, g = self.params, self.grads
@@ -164,11 +174,13 @@ class MultiHeadAttention(Module):
         g["W_o"] += concat.reshape(B * T, C).T @ dout2  # [C, B*T] @ [B*T, C] -> [C, C]
         g["b_o"] += dout2.sum(axis=0)  # [B*T, C] -> [C]
         dheads = split_heads(dout @ p["W_o"].T, self.n_head)  # [B, T, C] -> [B, nh, T, hs]
-        dq, dk, dv = _attention_backward(dheads, q, k, v, u)  # [B, nh, T, hs] each
+        dq, dk, dv = _attention_backward(dheads, q, k, v, u)  # [B, nh, T|S|S, hs]
+        dq, dk, dv = merge_heads(dq), merge_heads(dk), merge_heads(dv)  # -> [B, T|S|S, C]
         x2 = x.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
-        dx = np.zeros_like(x)  # [B, T, C]
-        for name, d_heads in (("W_k", dk), ("W_q", dq), ("W_v", dv)):
-            d = merge_heads(d_heads)  # [B, nh, T, hs] -> [B, T, C]
-            g[name] += x2.T @ d.reshape(B * T, C)  # [C, B*T] @ [B*T, C] -> [C, C]
-            dx += d @ p[name].T  # [B, T, C] @ [C, C] -> [B, T, C]
-        return dx
+        context2 = context.reshape(B * S, C)  # [B, S, C] -> [B*S, C]
+        g["W_q"] += x2.T @ dq.reshape(B * T, C)  # [C, B*T] @ [B*T, C] -> [C, C]
+        g["W_k"] += context2.T @ dk.reshape(B * S, C)  # [C, B*S] @ [B*S, C] -> [C, C]
+        g["W_v"] += context2.T @ dv.reshape(B * S, C)  # [C, B*S] @ [B*S, C] -> [C, C]
+        dx = dq @ p["W_q"].T  # [B, T, C] @ [C, C] -> [B, T, C]
+        dcontext = dk @ p["W_k"].T + dv @ p["W_v"].T  # [B, S, C] @ [C, C] -> [B, S, C]
+        return dx, dcontext
