@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for path in paths:
         seconds = execute(path, args.timeout)
-        print(f"{seconds:6.1f} s  {path.relative_to(ROOT) if path.is_absolute() else path}")
+        print(f"{seconds:6.1f} s  {path}", flush=True)
     return 0
 
 
