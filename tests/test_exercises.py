@@ -42,8 +42,8 @@ WRONG_WITH_HINT = [
 BAD_KINDS = ["abc", None, [1, 2, 3, 4, 5], {"a": 1}, [[1, 2], [3]], float("nan"), Ellipsis, ()]
 
 
-def test_every_exercise_has_a_right_answer_here():
-    assert set(RIGHT) == set(exercises())
+def test_every_exercise_of_part_one_has_a_right_answer_here():
+    assert set(RIGHT) == {label for label in exercises() if label.split(".")[0] in ("1", "2")}
 
 
 @pytest.mark.parametrize("label", sorted(RIGHT))
