@@ -8,11 +8,14 @@ Part I, a simple neural network
     :mod:`~companion.widgets`.
 Part II, training
     :mod:`~companion.loss`, :mod:`~companion.gradcheck`, :mod:`~companion.module`,
-    :mod:`~companion.linear`, :mod:`~companion.optim` (chapters 3 and 4).
+    :mod:`~companion.linear`, :mod:`~companion.optim`, :mod:`~companion.widgets_training`
+    (chapter 3), :mod:`~companion.gradient_flow` (chapter 4).
 Part III, generating language
-    :mod:`~companion.char_tokenizer`, :mod:`~companion.data` (chapter 5).
+    :mod:`~companion.char_tokenizer`, :mod:`~companion.data`, :mod:`~companion.generation`
+    (chapter 5).
 Part IV, why LLMs work so well
-    :mod:`~companion.embedding` (6), :mod:`~companion.bpe` (7),
+    :mod:`~companion.embedding` (6), :mod:`~companion.bpe`, :mod:`~companion.widgets_tokens`
+    (7),
     :mod:`~companion.attention` (8), :mod:`~companion.residual` (10),
     :mod:`~companion.layernorm` (11), :mod:`~companion.dropout` (12),
     :mod:`~companion.multihead` (13), :mod:`~companion.positional` (14).
@@ -29,6 +32,7 @@ from companion.char_tokenizer import CharTokenizer
 from companion.cross_attention import CrossAttention
 from companion.dropout import Dropout
 from companion.embedding import Embedding
+from companion.generation import generate, sample_next
 from companion.gradcheck import gradcheck, numerical_gradient
 from companion.layernorm import LayerNorm
 from companion.linear import Linear
@@ -82,6 +86,7 @@ __all__ = [
     "cross_entropy",
     "forward",
     "gelu",
+    "generate",
     "gradcheck",
     "interpret",
     "leaf_flower_network",
@@ -93,5 +98,6 @@ __all__ = [
     "relu",
     "scaled_dot_product_attention",
     "sinusoidal_encoding",
+    "sample_next",
     "softmax",
 ]
