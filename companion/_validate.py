@@ -8,7 +8,7 @@ traceback three frames down.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -184,3 +184,17 @@ def as_ids(
         allowed = f"[0, {n})" + ("" if ignore_index is None else f" or {ignore_index}")
         raise ValueError(f"{name} must be ids in {allowed}; got {ids[where]} at index {where}")
     return ids
+
+
+def as_token_list(ids: object, name: str = "ids") -> list[int]:
+    """``ids`` as a list of Python ints, or a TypeError naming what was given."""
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        raise TypeError(f"{name} must be a list of int token ids; got {describe(ids)}")
+    if isinstance(ids, np.ndarray) and ids.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {ids.shape}")
+    result = []
+    for i in ids:
+        if isinstance(i, bool | np.bool_) or not isinstance(i, int | np.integer):
+            raise TypeError(f"{name} must hold int token ids; got {describe(i)}")
+        result.append(int(i))
+    return result

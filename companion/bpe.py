@@ -24,9 +24,8 @@ from collections.abc import Collection, Iterable
 import regex  # type: ignore[import-untyped]  # \p{L} and \p{N}: Unicode letters and numbers
 from tqdm import tqdm  # type: ignore[import-untyped]
 
-from companion._validate import describe
+from companion._validate import as_token_list, describe
 from companion.char_tokenizer import (
-    _as_token_ids,
     _check_known_ids,
     _read_tokenizer_file,
     _write_tokenizer_file,
@@ -385,7 +384,7 @@ class BPETokenizer:
         -----
         Taught in chapter 7, Sub-word tokenizers.
         """
-        ids = _as_token_ids(ids)
+        ids = as_token_list(ids)
         special = f", special: {sorted(self._special.values())}" if self._special else ""
         _check_known_ids(ids, self._id_bytes, f"0 to {len(self._vocab) - 1}{special}")
         return b"".join(self._id_bytes[i] for i in ids).decode("utf-8", errors="replace")

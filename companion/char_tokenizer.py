@@ -18,9 +18,7 @@ from collections.abc import Container, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from companion._validate import describe
+from companion._validate import as_token_list, describe
 
 FORMAT = "companion-char-tokenizer"
 VERSION = 1
@@ -168,7 +166,7 @@ class CharTokenizer:
         -----
         Taught in chapter 6, Embeddings.
         """
-        ids = _as_token_ids(ids)
+        ids = as_token_list(ids)
         _check_known_ids(ids, range(self.vocab_size), f"0 to {self.vocab_size - 1}")
         return "".join(self._itos[i] for i in ids)
 
@@ -221,20 +219,6 @@ class CharTokenizer:
 def _check_text(text: object, name: str = "text") -> None:
     if not isinstance(text, str):
         raise TypeError(f"{name} must be a str; got {describe(text)}")
-
-
-def _as_token_ids(ids: object, name: str = "ids") -> list[int]:
-    """``ids`` as a list of Python ints, or a TypeError naming what was given."""
-    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
-        raise TypeError(f"{name} must be a list of int token ids; got {describe(ids)}")
-    if isinstance(ids, np.ndarray) and ids.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {ids.shape}")
-    result = []
-    for i in ids:
-        if isinstance(i, bool | np.bool_) or not isinstance(i, int | np.integer):
-            raise TypeError(f"{name} must hold int token ids; got {describe(i)}")
-        result.append(int(i))
-    return result
 
 
 def _check_known_ids(

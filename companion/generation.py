@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from companion._validate import as_float_array, describe, positive_int
+from companion._validate import as_float_array, as_token_list, describe, positive_int
 from companion.softmax import softmax
 
 #: What :func:`generate` calls: a window of ids ``[1, T]`` -> logits ``[1, V]`` (or ``[V]``).
@@ -176,19 +176,12 @@ def sample_next(
 
 
 def _as_ids(ids: object, name: str) -> list[int]:
-    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
-        raise TypeError(f"{name} must be a list of int token ids; got {describe(ids)}")
-    if isinstance(ids, np.ndarray) and ids.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {ids.shape}")
-    result = []
-    for i in ids:
-        if isinstance(i, bool | np.bool_) or not isinstance(i, int | np.integer):
-            raise TypeError(f"{name} must hold int token ids; got {describe(i)}")
-        if i < 0:
-            raise ValueError(f"{name} must hold token ids >= 0; got {i}")
-        result.append(int(i))
+    """``ids`` as a list of token ids >= 0, or an error naming ``name``."""
+    result = as_token_list(ids, name)
+    negative = [i for i in result if i < 0]
+    if negative:
+        raise ValueError(f"{name} must hold token ids >= 0; got {negative[0]}")
     return result
-
 
 def _last_logits(out: object, window_length: int) -> np.ndarray:
     """The model's scores for the next token, from an output of shape [V], [1, V] or [1, T, V]."""
