@@ -68,6 +68,22 @@ def _check_rng(rng: object, temperature: float) -> np.random.Generator | None:
     return rng
 
 
+def _check_top_k(top_k: object, V: int) -> int | None:
+    """``top_k`` as an int in ``[1, V]`` (or None), or an error naming it."""
+    if top_k is None:
+        return None
+    if isinstance(top_k, bool | np.bool_) or not isinstance(top_k, int | np.integer):
+        raise TypeError(
+            f"top_k must be None or an int in [1, {V}] (the vocabulary size); "
+            f"got {describe(top_k)}"
+        )
+    if not 1 <= top_k <= V:
+        raise ValueError(
+            f"top_k must be None or an int in [1, {V}] (the vocabulary size); got {top_k}"
+        )
+    return int(top_k)
+
+
 def _check_logits(logits: object) -> np.ndarray:
     """One score per token, as float64 (sampling adds up many small probabilities)."""
     z = as_float_array(logits, "logits", shapes=[(None,)], meaning="one score per token")
@@ -121,7 +137,10 @@ def softmax_with_temperature(logits: object, temperature: float = 1.0) -> np.nda
 
 
 def sample_next(
-    logits: object, temperature: float = 1.0, rng: np.random.Generator | None = None
+    logits: object,
+    temperature: float = 1.0,
+    rng: np.random.Generator | None = None,
+    top_k: int | None = None,
 ) -> int:
     """Choose the next token from the model's scores.
 
@@ -139,6 +158,11 @@ def sample_next(
         values make unlikely tokens more likely.
     rng : numpy.random.Generator, optional
         Where the random number comes from; needed unless ``temperature`` is 0.
+    top_k : int, optional
+        If given, only the ``top_k`` tokens with the largest scores can be drawn: the
+        others get probability 0 and the kept ones share the whole probability (the
+        softmax runs over them alone). Tokens whose score ties the ``top_k``-th largest
+        are kept too, so a tie can keep a few more. ``None`` keeps every token.
 
     Returns
     -------
@@ -149,7 +173,8 @@ def sample_next(
     ------
     ValueError
         If ``temperature`` is negative or NaN, if ``logits`` is not one finite score per
-        token, or if ``rng`` is missing at a temperature above 0.
+        token, if ``rng`` is missing at a temperature above 0, or if ``top_k`` is not in
+        ``[1, V]``.
 
     Examples
     --------
@@ -158,6 +183,8 @@ def sample_next(
     >>> rng = np.random.default_rng(0)
     >>> [sample_next([0.1, 2.5, -1.0], 1.0, rng) for _ in range(8)]
     [1, 1, 0, 0, 1, 1, 1, 1]
+    >>> [sample_next([0.1, 2.5, -1.0], 1.0, rng, top_k=2) for _ in range(8)]  # never 2
+    [1, 1, 1, 0, 1, 0, 1, 1]
 
     Notes
     -----
@@ -166,13 +193,21 @@ def sample_next(
     z = _check_logits(logits)
     T = _check_temperature(temperature)
     generator = _check_rng(rng, T)
+    k = _check_top_k(top_k, z.size)
     if T == 0 or generator is None:
-        return int(np.argmax(z))  # greedy decoding
-    probs = softmax(z / T)  # [V]
+        return int(np.argmax(z))  # greedy decoding (the largest score is always kept)
+    if k is None:
+        probs = softmax(z / T)  # [V]
+    else:
+        kth_largest = np.partition(z, z.size - k)[z.size - k]  # the k-th largest score
+        kept = z >= kth_largest  # [V], True for the top k (and any tie with the k-th)
+        probs = np.zeros_like(z)  # [V]: 0 for the tokens cut off
+        probs[kept] = softmax(z[kept] / T)  # [n_kept] -> [n_kept]
     u = generator.random()  # uniform in [0, 1)
     cumulative = np.cumsum(probs)  # [V], running totals, the last one is 1
     index = int(np.searchsorted(cumulative, u, side="right"))  # first total > u
-    return min(index, z.size - 1)  # a last total of 0.9999999... could let u pass it
+    last = z.size - 1 if k is None else int(np.flatnonzero(probs)[-1])  # last drawable id
+    return min(index, last)  # a last total of 0.9999999... could let u pass it
 
 
 def _as_ids(ids: object, name: str) -> list[int]:
