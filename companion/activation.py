@@ -81,7 +81,8 @@ def gelu(z: object) -> np.ndarray:
     """
     z = as_float_array(z, "z")
     one, half = z.dtype.type(1), z.dtype.type(0.5)
-    t = np.tanh(z.dtype.type(_SQRT_2_OVER_PI) * (z + z.dtype.type(_GELU_CUBIC) * z**3))
+    z3 = z * z * z  # not z**3: NumPy's float32 power has no fast path (about 80x slower)
+    t = np.tanh(z.dtype.type(_SQRT_2_OVER_PI) * (z + z.dtype.type(_GELU_CUBIC) * z3))
     return half * z * (one + t)
 
 
@@ -108,9 +109,10 @@ def gelu_derivative(z: object) -> np.ndarray:
     z = as_float_array(z, "z")
     one, half = z.dtype.type(1), z.dtype.type(0.5)
     c, a = z.dtype.type(_SQRT_2_OVER_PI), z.dtype.type(_GELU_CUBIC)
-    t = np.tanh(c * (z + a * z**3))
-    du_dz = c * (one + z.dtype.type(3) * a * z**2)
-    return half * (one + t) + half * z * (one - t**2) * du_dz
+    z2 = z * z  # products, not powers: see gelu
+    t = np.tanh(c * (z + a * z2 * z))
+    du_dz = c * (one + z.dtype.type(3) * a * z2)
+    return half * (one + t) + half * z * (one - t * t) * du_dz
 
 
 # -- the same functions as layers ----------------------------------------------------------
