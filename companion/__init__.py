@@ -20,7 +20,8 @@ Part IV, why LLMs work so well
     :mod:`~companion.layernorm` (11), :mod:`~companion.dropout` (12),
     :mod:`~companion.multihead` (13), :mod:`~companion.positional` (14).
 Part V, architectures
-    :mod:`~companion.cross_attention` (16).
+    :mod:`~companion.gpt` (15), :mod:`~companion.cross_attention` and
+    :mod:`~companion.transformer` (16).
 Exercises
     :func:`companion.exercises.check`.
 """
@@ -33,6 +34,7 @@ from companion.cross_attention import CrossAttention
 from companion.dropout import Dropout
 from companion.embedding import Embedding
 from companion.generation import generate, sample_next
+from companion.gpt import GPT, GPTConfig
 from companion.gradcheck import gradcheck, numerical_gradient
 from companion.layernorm import LayerNorm
 from companion.linear import Linear
@@ -53,11 +55,14 @@ from companion.optim import SGD, Adam, AdamW, clip_grad_norm, lr_schedule
 from companion.positional import PositionalEmbedding, sinusoidal_encoding
 from companion.residual import Residual
 from companion.softmax import log_softmax, softmax
+from companion.transformer import Transformer, TransformerConfig
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GELU",
+    "GPT",
+    "GPTConfig",
     "LEAF",
     "SGD",
     "SUNFLOWER",
@@ -81,6 +86,8 @@ __all__ = [
     "Residual",
     "SelfAttention",
     "Sequential",
+    "Transformer",
+    "TransformerConfig",
     "clip_grad_norm",
     "collapse",
     "cross_entropy",
