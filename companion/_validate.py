@@ -82,7 +82,7 @@ def as_float_array(
             + (f" with dtype {array.dtype}" if not isinstance(value, np.ndarray) else "")
         )
     if array.dtype != np.float64:
-        array = array.astype(DEFAULT_DTYPE)
+        array = array.astype(DEFAULT_DTYPE, copy=False)  # float32 input is not copied
     if shapes is not None and not any(_matches(array.shape, s) for s in shapes):
         expected = " or ".join(format_shape(s) for s in shapes)
         about = f" ({meaning})" if meaning else ""

@@ -14,6 +14,8 @@ backward pass beside it; :class:`SelfAttention` is one head as a layer with the 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from companion._validate import as_float_array, as_generator, describe, float_dtype, positive_int
@@ -93,14 +95,21 @@ def _attention(
     scores = q @ np.swapaxes(k, -1, -2)  # [..., T, hs] @ [..., hs, S] -> [..., T, S]
     scores *= scale
     if causal:
-        future = np.triu(np.full((T, T), -np.inf, dtype=scores.dtype), k=1)  # [T, T]
-        scores += future  # -inf where the key comes after the query
+        scores += _causal_mask(T, scores.dtype)  # -inf where the key comes after the query
     # softmax of chapter 2, written out: masked scores are -inf and exp(-inf) is exactly 0
     scores -= scores.max(axis=-1, keepdims=True)  # the largest of each row becomes 0
     u = np.exp(scores, out=scores)  # [..., T, S]
     u /= u.sum(axis=-1, keepdims=True)  # rows sum to 1
     out = u @ v  # [..., T, S] @ [..., S, d_v] -> [..., T, d_v]
     return out, u
+
+
+@functools.lru_cache(maxsize=32)
+def _causal_mask(T: int, dtype: np.dtype) -> np.ndarray:
+    """``[T, T]``: 0 on and below the diagonal, -inf above; made once per size, read-only."""
+    future = np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)  # [T, T]
+    future.flags.writeable = False
+    return future
 
 
 def scaled_dot_product_attention_backward(

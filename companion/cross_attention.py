@@ -76,7 +76,9 @@ class CrossAttention(MultiHeadAttention):
 
     def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         """Return ``(dx, dcontext)``; add the gradients of ``W_k, W_q, W_v, W_o, b_o``."""
-        return self._attend_backward(dout)
+        dx, dcontext = self._attend_backward(dout)
+        assert dcontext is not None  # forward always passes a context
+        return dx, dcontext
 
     def __call__(self, x: np.ndarray, context: np.ndarray) -> np.ndarray:  # type: ignore[override]
         return self.forward(x, context)

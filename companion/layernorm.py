@@ -67,11 +67,17 @@ class LayerNorm(Module):
                 f"x must have shape [..., {self.n_embd}] (its last axis holds the n_embd = "
                 f"{self.n_embd} numbers to normalize); got shape {x.shape}"
             )
+        C = x.dtype.type(self.n_embd)
         mean = x.mean(axis=-1, keepdims=True)  # [..., C] -> [..., 1]
-        var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)  # [..., C] -> [..., 1]
+        x_hat = x - mean  # [..., C]; becomes x_hat in place below
+        # the mean of the squares, as a dot product of each row with itself (no squares array)
+        var = np.einsum("...i,...i->...", x_hat, x_hat)[..., None] / C  # [..., C] -> [..., 1]
         self.std = np.sqrt(var + var.dtype.type(self.eps))  # [..., 1]
-        self.x_hat = (x - mean) / self.std  # [..., C]: mean 0, spread 1
-        return gamma * self.x_hat + beta  # scale and shift, [..., C]
+        x_hat /= self.std  # [..., C]: mean 0, spread 1
+        self.x_hat = x_hat
+        out = x_hat * gamma  # scale and shift, [..., C]
+        out += beta
+        return out
 
     def backward(self, dout: object) -> np.ndarray:
         """Add to ``grads["gamma"]`` and ``grads["beta"]``; return d loss / d x."""
@@ -82,10 +88,15 @@ class LayerNorm(Module):
         dout_rows = dout.reshape(-1, self.n_embd)  # [..., C] -> [N, C]
         self.grads["gamma"] += (dout_rows * x_hat.reshape(-1, self.n_embd)).sum(axis=0)  # [C]
         self.grads["beta"] += dout_rows.sum(axis=0)  # [N, C] -> [C]
+        C = x_hat.dtype.type(self.n_embd)
         g = dout * self.params["gamma"]  # d loss / d x_hat, [..., C]
         g_mean = g.mean(axis=-1, keepdims=True)  # [..., 1]
-        gx_mean = (g * x_hat).mean(axis=-1, keepdims=True)  # [..., 1]
-        return (g - g_mean - x_hat * gx_mean) / std
+        gx_mean = np.einsum("...i,...i->...", g, x_hat)[..., None] / C  # [..., 1]
+        # (g - g_mean - x_hat * gx_mean) / std, in place in g
+        g -= g_mean
+        g -= x_hat * gx_mean
+        g /= std
+        return g
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.n_embd}, eps={self.eps})"

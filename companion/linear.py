@@ -80,7 +80,7 @@ class Linear(Module):
         self.x = x
         out = x @ W  # [..., n_in] -> [..., n_out]
         if "b" in self.params:
-            out = out + self.params["b"]  # [n_out] is added to every row
+            out += self.params["b"]  # [n_out] is added to every row
         return out
 
     def backward(self, dout: object) -> np.ndarray:

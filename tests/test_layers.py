@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from companion.activation import GELU, ReLU, gelu
+from companion.activation import GELU, ReLU, gelu, gelu_derivative
 from companion.dropout import Dropout
 from companion.embedding import Embedding
 from companion.gradcheck import gradcheck
@@ -104,8 +104,25 @@ def test_relu_layer_by_hand():
 def test_gelu_layer_gradient_matches_nudging_and_function():
     x = _x(2, 3, 4)
     layer = GELU()
-    np.testing.assert_array_equal(layer.forward(x), gelu(x))
+    np.testing.assert_allclose(layer.forward(x), gelu(x), rtol=1e-13, atol=1e-15)
     gradient_errors(layer, x)
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-13), (np.float32, 2e-6)])
+def test_gelu_layer_computes_the_two_functions_in_place(dtype, rtol):
+    """The layer's step-by-step in-place arithmetic equals gelu and dout * gelu_derivative."""
+    rng = np.random.default_rng(7)
+    x = (3 * rng.standard_normal((4, 5, 16))).astype(dtype)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    x_before, dout_before = x.copy(), dout.copy()
+    layer = GELU()
+    out = layer.forward(x)
+    dx = layer.backward(dout)
+    assert out.dtype == dx.dtype == dtype
+    np.testing.assert_allclose(out, gelu(x), rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(dx, dout * gelu_derivative(x), rtol=rtol, atol=rtol)
+    np.testing.assert_array_equal(x, x_before)  # neither input is changed in place
+    np.testing.assert_array_equal(dout, dout_before)
 
 
 # -- Embedding ----------------------------------------------------------------------------
