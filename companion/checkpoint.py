@@ -1,12 +1,13 @@
-"""Checkpoints: a trained GPT, its tokenizer and its training state in one ``.npz`` file.
+"""Checkpoints: a trained GPT (or Transformer), its tokenizer and its training state in one file.
 
 A checkpoint is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays) holding
 
 * every parameter under its dotted name (``"wte.W"``, ``"blocks.0.attn.W_q"``, ...);
 * ``"__meta__"``: a JSON text stored as an array of bytes (``uint8``), with the format
-  name and version, the model kind (``"gpt"``), the :class:`~companion.gpt.GPTConfig`
-  fields, the tokenizer (the same JSON its ``save`` writes), the step, the optimisers'
-  settings and step counts, and any extra information (a validation loss, ...);
+  name and version, the model kind (``"gpt"`` or ``"transformer"``), the fields of its
+  config, the tokenizer (the same JSON its ``save`` writes; a Transformer has a source and
+  a target one), the step, the optimisers' settings and step counts, and any extra
+  information (a validation loss, ...);
 * ``"__m__.<name>"`` and ``"__v__.<name>"``: Adam's running averages, when optimisers are
   given, so that training can resume exactly where it stopped.
 
@@ -34,6 +35,7 @@ from companion.bpe import BPETokenizer
 from companion.char_tokenizer import CharTokenizer
 from companion.gpt import GPT, GPTConfig
 from companion.optim import Adam
+from companion.transformer import Transformer, TransformerConfig
 
 FORMAT = "companion-checkpoint"
 VERSION = 1
@@ -41,6 +43,9 @@ META_KEY = "__meta__"
 M_PREFIX, V_PREFIX = "__m__.", "__v__."
 
 Tokenizer = CharTokenizer | BPETokenizer
+#: A Transformer reads one alphabet and writes another: ``(source, target)``.
+TokenizerPair = tuple[Tokenizer, Tokenizer]
+Model = GPT | Transformer
 _TOKENIZER_KINDS: dict[str, type[CharTokenizer] | type[BPETokenizer]] = {
     "char": CharTokenizer,
     "bpe": BPETokenizer,
@@ -49,9 +54,9 @@ _TOKENIZER_KINDS: dict[str, type[CharTokenizer] | type[BPETokenizer]] = {
 
 def save_checkpoint(
     path: str | os.PathLike[str],
-    model: GPT,
+    model: Model,
     *,
-    tokenizer: Tokenizer,
+    tokenizer: Tokenizer | TokenizerPair,
     step: int,
     optimizers: Sequence[Adam] = (),
     extra: Mapping[str, Any] | None = None,
@@ -63,10 +68,11 @@ def save_checkpoint(
     path : str or path-like
         The file to write, ending in ``.npz``; its folder must exist. An existing file is
         replaced only once the new one is completely on the disk.
-    model : GPT
+    model : GPT or Transformer
         The model; every parameter is saved under its dotted name.
-    tokenizer : CharTokenizer or BPETokenizer
-        The tokenizer the model reads; its vocabulary size must be the model's.
+    tokenizer : CharTokenizer or BPETokenizer, or a pair of them
+        The tokenizer the GPT reads; its vocabulary size must be the model's. For a
+        Transformer, ``(source, target)``, with the model's two vocabulary sizes.
     step : int
         Optimisation steps taken so far, >= 0.
     optimizers : sequence of Adam or AdamW
@@ -87,14 +93,9 @@ def save_checkpoint(
     file = _check_path(path)
     if file.suffix != ".npz":
         raise ValueError(f"path must end in .npz; got {str(file)!r}")
-    if not isinstance(model, GPT):
-        raise TypeError(f"model must be a GPT; got {describe(model)}")
-    kind = _tokenizer_kind(tokenizer)
-    if tokenizer.vocab_size != model.config.vocab_size:
-        raise ValueError(
-            f"tokenizer must have the model's vocab_size {model.config.vocab_size}; "
-            f"got a tokenizer of {tokenizer.vocab_size} tokens"
-        )
+    if not isinstance(model, GPT | Transformer):
+        raise TypeError(f"model must be a GPT or a Transformer; got {describe(model)}")
+    saved_tokenizer = _tokenizers_to_json(model, tokenizer)
     if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 0:
         raise ValueError(f"step must be an int >= 0; got {describe(step)}")
     if extra is not None and not isinstance(extra, Mapping):
@@ -110,10 +111,10 @@ def save_checkpoint(
     meta = {
         "format": FORMAT,
         "version": VERSION,
-        "model": "gpt",
+        "model": "gpt" if isinstance(model, GPT) else "transformer",
         "config": dataclasses.asdict(model.config),
         "dtype": np.dtype(model.dtype).name,
-        "tokenizer": {"kind": kind, "json": _tokenizer_to_json(tokenizer)},
+        "tokenizer": saved_tokenizer,
         "step": int(step),
         "optimizers": groups,
         "extra": dict(extra) if extra is not None else {},
@@ -133,7 +134,7 @@ def load_checkpoint(
     rng: np.random.Generator | int = 0,
     dtype: type | None = None,
 ) -> tuple[GPT, Tokenizer, dict[str, Any]]:
-    """Read a checkpoint written by :func:`save_checkpoint`, checking everything in it.
+    """Read a GPT checkpoint written by :func:`save_checkpoint`, checking everything in it.
 
     Parameters
     ----------
@@ -161,36 +162,112 @@ def load_checkpoint(
         If there is no file at ``path``.
     ValueError
         If the file is not a readable ``.npz`` archive (truncated, another kind of file),
-        holds pickled objects, is not a companion checkpoint or of another version, or a
-        parameter is missing, unexpected, or of the wrong shape. The message names the
-        path (and the parameter).
+        holds pickled objects, is not a companion checkpoint of a GPT or of another
+        version, or a parameter is missing, unexpected, or of the wrong shape. The message
+        names the path (and the parameter).
 
     Notes
     -----
     Taught in chapter 15, The GPT architecture.
     """
-    file = _check_path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"no checkpoint file at {file}")
-    arrays = _read_arrays(file)
-    meta = _read_meta(file, arrays)
+    file, arrays, meta = _open(path, "gpt")
     try:
         config = GPTConfig(**meta["config"])
     except (TypeError, ValueError) as error:
         raise ValueError(f"{file}: the saved config is not a valid GPTConfig: {error}") from None
-    model_dtype = float_dtype(meta["dtype"] if dtype is None else dtype)
-    model = GPT(config, rng=rng, dtype=model_dtype)
-    params = model.parameters()
-    saved = {key for key in arrays if not key.startswith(("__m__.", "__v__.", META_KEY))}
-    _check_names(file, "parameters", expected=set(params), found=saved)
-    for name, p in params.items():
-        p[...] = _checked_array(file, f"parameter {name!r}", arrays[name], p.shape)
+    model = GPT(config, rng=rng, dtype=_model_dtype(meta, dtype))
+    info = _fill(file, model, arrays, meta)
     tokenizer = _tokenizer_from_json(file, meta["tokenizer"])
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(
             f"{file}: the tokenizer has {tokenizer.vocab_size} tokens but the model's "
             f"vocab_size is {config.vocab_size}"
         )
+    return model, tokenizer, info
+
+
+def load_transformer_checkpoint(
+    path: str | os.PathLike[str], *, dtype: type | None = None
+) -> tuple[Transformer, TokenizerPair, dict[str, Any]]:
+    """Read a Transformer checkpoint written by :func:`save_checkpoint`, checking everything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file.
+    dtype : numpy.float32 or numpy.float64, optional
+        Of the model; by default the dtype it was saved in.
+
+    Returns
+    -------
+    model : Transformer
+        The model with the saved parameters.
+    tokenizers : tuple
+        ``(source, target)``: the saved tokenizers of the two sides.
+    info : dict
+        As for :func:`load_checkpoint`.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As for :func:`load_checkpoint`.
+
+    Notes
+    -----
+    Taught in chapter 16, The Transformer architecture.
+    """
+    file, arrays, meta = _open(path, "transformer")
+    try:
+        config = TransformerConfig(**meta["config"])
+    except (TypeError, ValueError) as error:
+        message = f"the saved config is not a valid TransformerConfig: {error}"
+        raise ValueError(f"{file}: {message}") from None
+    model = Transformer(config, rng=0, dtype=_model_dtype(meta, dtype))
+    info = _fill(file, model, arrays, meta)
+    saved = meta["tokenizer"]
+    if not isinstance(saved, dict) or set(saved) != {"source", "target"}:
+        raise ValueError(f"{file}: a Transformer's tokenizer must be a source and a target one")
+    pair = []
+    for side, size in (("source", config.src_vocab_size), ("target", config.tgt_vocab_size)):
+        tokenizer = _tokenizer_from_json(file, saved[side])
+        if tokenizer.vocab_size != size:
+            raise ValueError(
+                f"{file}: the {side} tokenizer has {tokenizer.vocab_size} tokens but the "
+                f"model's {side[:3] if side == 'source' else 'tgt'}_vocab_size is {size}"
+            )
+        pair.append(tokenizer)
+    return model, (pair[0], pair[1]), info
+
+
+def _open(path: object, kind: str) -> tuple[Path, dict[str, np.ndarray], dict[str, Any]]:
+    """The file, its arrays and its checked metadata, which must describe a ``kind`` model."""
+    file = _check_path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {file}")
+    arrays = _read_arrays(file)
+    meta = _read_meta(file, arrays)
+    if meta.get("model") != kind:
+        loader = {"gpt": "load_checkpoint", "transformer": "load_transformer_checkpoint"}
+        hint = f" (read it with {loader[meta['model']]})" if meta.get("model") in loader else ""
+        raise ValueError(
+            f"{file} holds a model of kind {meta.get('model')!r}; expected {kind!r}{hint}"
+        )
+    return file, arrays, meta
+
+
+def _model_dtype(meta: Mapping[str, Any], dtype: type | None) -> type:
+    return float_dtype(meta["dtype"] if dtype is None else dtype)
+
+
+def _fill(
+    file: Path, model: Model, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Copy the saved parameters into ``model``; return the info dict with optimiser states."""
+    params = model.parameters()
+    saved = {key for key in arrays if not key.startswith((M_PREFIX, V_PREFIX, META_KEY))}
+    _check_names(file, "parameters", expected=set(params), found=saved)
+    for name, p in params.items():
+        p[...] = _checked_array(file, f"parameter {name!r}", arrays[name], p.shape)
     optimizers = []
     for k, group in enumerate(meta["optimizers"]):
         names = group.get("names") if isinstance(group, dict) else None
@@ -207,15 +284,14 @@ def load_checkpoint(
                     f"optimizer state {prefix + name!r}",
                     arrays[prefix + name],
                     params[name].shape,
-                ).astype(model_dtype)
+                ).astype(model.dtype)
         optimizers.append(state)
-    info = {
+    return {
         "step": meta["step"],
-        "config": dataclasses.asdict(config),
+        "config": dataclasses.asdict(model.config),
         "extra": meta["extra"],
         "optimizers": optimizers,
     }
-    return model, tokenizer, info
 
 
 def restore_optimizers(optimizers: Sequence[Adam], saved: Sequence[Mapping[str, Any]]) -> None:
@@ -262,6 +338,35 @@ def _tokenizer_kind(tokenizer: object) -> str:
     raise TypeError(
         f"tokenizer must be a CharTokenizer or a BPETokenizer; got {describe(tokenizer)}"
     )
+
+
+def _tokenizers_to_json(model: Model, tokenizer: object) -> dict[str, Any]:
+    """The saved form of the model's tokenizer (a GPT's), or its two (a Transformer's)."""
+    if isinstance(model, GPT):
+        kind = _tokenizer_kind(tokenizer)
+        assert isinstance(tokenizer, CharTokenizer | BPETokenizer)
+        if tokenizer.vocab_size != model.config.vocab_size:
+            raise ValueError(
+                f"tokenizer must have the model's vocab_size {model.config.vocab_size}; "
+                f"got a tokenizer of {tokenizer.vocab_size} tokens"
+            )
+        return {"kind": kind, "json": _tokenizer_to_json(tokenizer)}
+    if not isinstance(tokenizer, tuple) or len(tokenizer) != 2:
+        raise TypeError(
+            f"tokenizer must be a pair (source, target) of tokenizers for a Transformer; "
+            f"got {describe(tokenizer)}"
+        )
+    saved = {}
+    sizes = (model.config.src_vocab_size, model.config.tgt_vocab_size)
+    for side, one, size in zip(("source", "target"), tokenizer, sizes, strict=True):
+        kind = _tokenizer_kind(one)
+        if one.vocab_size != size:
+            raise ValueError(
+                f"tokenizer[{0 if side == 'source' else 1}] (the {side}) must have the "
+                f"model's vocabulary size {size}; got a tokenizer of {one.vocab_size} tokens"
+            )
+        saved[side] = {"kind": kind, "json": _tokenizer_to_json(one)}
+    return saved
 
 
 def _tokenizer_to_json(tokenizer: Tokenizer) -> dict[str, Any]:
@@ -393,8 +498,6 @@ def _read_meta(file: Path, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
             f"{file} is a {FORMAT} file of version {meta.get('version')!r}; "
             f"this companion reads version {VERSION}"
         )
-    if meta.get("model") != "gpt":
-        raise ValueError(f"{file} holds a model of kind {meta.get('model')!r}; expected 'gpt'")
     for key, kind in (("config", dict), ("step", int), ("optimizers", list), ("extra", dict)):
         if not isinstance(meta.get(key), kind):
             raise ValueError(f"{file}: {key!r} must be a {kind.__name__}; got {meta.get(key)!r}")

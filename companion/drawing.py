@@ -92,14 +92,22 @@ def draw_network(
                 w = float(W[j, i])
                 y0, y1 = ys[layer][i], ys[layer + 1][j]
                 ax.plot(
-                    [x0, x1], [y0, y1],
+                    [x0, x1],
+                    [y0, y1],
                     color=_POSITIVE if w >= 0 else _NEGATIVE,
-                    linewidth=0.6 + 2.4 * abs(w) / biggest, alpha=0.55, zorder=1,
+                    linewidth=0.6 + 2.4 * abs(w) / biggest,
+                    alpha=0.55,
+                    zorder=1,
                 )
                 t = 0.25 + 0.5 * (j + 0.5) / W.shape[0]  # spread labels along the lines
                 ax.text(
-                    x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{w:.2f}",
-                    fontsize=7.5, ha="center", va="center", zorder=3,
+                    x0 + t * (x1 - x0),
+                    y0 + t * (y1 - y0),
+                    f"{w:.2f}",
+                    fontsize=7.5,
+                    ha="center",
+                    va="center",
+                    zorder=3,
                     bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.85},
                 )
 
@@ -108,19 +116,38 @@ def draw_network(
         layer_values = values[layer]
         for k in range(n):
             highlight = layer == 2 and k == winner
-            ax.add_patch(plt.Circle(
-                (cx, ys[layer][k]), radius, zorder=2, linewidth=1.5,
-                facecolor="#ffe9a8" if highlight else "#f3f3f3",
-                edgecolor="#b8860b" if highlight else "#555555",
-            ))
+            ax.add_patch(
+                plt.Circle(
+                    (cx, ys[layer][k]),
+                    radius,
+                    zorder=2,
+                    linewidth=1.5,
+                    facecolor="#ffe9a8" if highlight else "#f3f3f3",
+                    edgecolor="#b8860b" if highlight else "#555555",
+                )
+            )
             if layer_values is not None:
-                ax.text(cx, ys[layer][k], _short(float(layer_values[k])), ha="center",
-                        va="center", fontsize=9, fontweight="bold", zorder=4)
+                ax.text(
+                    cx,
+                    ys[layer][k],
+                    _short(float(layer_values[k])),
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    fontweight="bold",
+                    zorder=4,
+                )
         labels = {0: input_names, 2: output_names}.get(layer, ())
         for k, label in enumerate(labels):
             dx = -radius - 0.06 if layer == 0 else radius + 0.06
-            ax.text(cx + dx, ys[layer][k], label, ha="right" if layer == 0 else "left",
-                    va="center", fontsize=10)
+            ax.text(
+                cx + dx,
+                ys[layer][k],
+                label,
+                ha="right" if layer == 0 else "left",
+                va="center",
+                fontsize=10,
+            )
 
     for cx, name in zip(columns, ("input layer", "hidden layer", "output layer"), strict=True):
         ax.text(cx, height - 0.55, name, ha="center", va="bottom", fontsize=9, color="#444444")

@@ -74,8 +74,7 @@ def _check_top_k(top_k: object, V: int) -> int | None:
         return None
     if isinstance(top_k, bool | np.bool_) or not isinstance(top_k, int | np.integer):
         raise TypeError(
-            f"top_k must be None or an int in [1, {V}] (the vocabulary size); "
-            f"got {describe(top_k)}"
+            f"top_k must be None or an int in [1, {V}] (the vocabulary size); got {describe(top_k)}"
         )
     if not 1 <= top_k <= V:
         raise ValueError(
@@ -217,6 +216,7 @@ def _as_ids(ids: object, name: str) -> list[int]:
     if negative:
         raise ValueError(f"{name} must hold token ids >= 0; got {negative[0]}")
     return result
+
 
 def _last_logits(out: object, window_length: int) -> np.ndarray:
     """The model's scores for the next token, from an output of shape [V], [1, V] or [1, T, V]."""
@@ -370,12 +370,11 @@ def generation_widget(
     """
     if not callable(model):
         raise TypeError(f"model must be callable; got {describe(model)}")
-    if not (callable(getattr(tokenizer, "encode", None)) and callable(
-        getattr(tokenizer, "decode", None)
-    )):
-        raise TypeError(
-            f"tokenizer must have encode and decode methods; got {describe(tokenizer)}"
-        )
+    if not (
+        callable(getattr(tokenizer, "encode", None))
+        and callable(getattr(tokenizer, "decode", None))
+    ):
+        raise TypeError(f"tokenizer must have encode and decode methods; got {describe(tokenizer)}")
     T = positive_int(context_length, "context_length")
     if not isinstance(prompt, str):
         raise TypeError(f"prompt must be a str; got {describe(prompt)}")
@@ -391,8 +390,12 @@ def generation_widget(
 
     text_box = widgets.Text(value=prompt, description="prompt", continuous_update=False)
     heat = widgets.FloatSlider(
-        value=start_temperature, min=0.0, max=2.0, step=0.05,
-        description="temperature", continuous_update=False,
+        value=start_temperature,
+        min=0.0,
+        max=2.0,
+        step=0.05,
+        description="temperature",
+        continuous_update=False,
     )
     length = widgets.IntSlider(
         value=n_new, min=1, max=300, description="characters", continuous_update=False
@@ -405,8 +408,13 @@ def generation_widget(
         try:
             ids = list(tokenizer.encode(text_box.value))
             out = generate(
-                model, ids, length.value, T, heat.value,
-                np.random.default_rng(seed_box.value), pad_id,
+                model,
+                ids,
+                length.value,
+                T,
+                heat.value,
+                np.random.default_rng(seed_box.value),
+                pad_id,
             )
             new = tokenizer.decode(out[len(ids) :])
             window = ids[-T:]

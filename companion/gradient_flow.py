@@ -238,8 +238,12 @@ def gradient_flow_widget(
 
     references = {s: sizes(s) for s in (0.5, float(np.sqrt(2)), 2.0)}
     slider = widgets.FloatSlider(
-        value=float(np.clip(scale, 0.25, 2.5)), min=0.25, max=2.5, step=0.05,
-        description="scale", continuous_update=False,
+        value=float(np.clip(scale, 0.25, 2.5)),
+        min=0.25,
+        max=2.5,
+        step=0.05,
+        description="scale",
+        continuous_update=False,
     )
     verdict = widgets.HTML()
     picture = widgets.Output()
@@ -260,8 +264,11 @@ def gradient_flow_widget(
             for s_ref, ref in references.items():
                 ax.semilogy(np.arange(1, n_layers + 1), ref, color="0.75", linewidth=1)
                 ax.text(1, ref[0], f" {s_ref:.2f}", fontsize=7, color="0.5", va="bottom")
-            plot_gradient_norms({f"scale {s:.2f}": mine}, ax=ax,
-                                title="grey: scales 0.50, 1.41 and 2.00 for comparison")
+            plot_gradient_norms(
+                {f"scale {s:.2f}": mine},
+                ax=ax,
+                title="grey: scales 0.50, 1.41 and 2.00 for comparison",
+            )
             display(fig)
             plt.close(fig)
 

@@ -135,6 +135,7 @@ class MultiHeadAttention(Module):
         self.add_parameter("b_o", np.zeros(C, dtype=self.dtype))  # [C]
         self.weights: np.ndarray | None = None
         self._cache: tuple[np.ndarray, ...] | None = None
+        self._self_attention = True  # whether the last forward pass had no separate context
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Attend in every head: ``x`` ``[B, T, n_embd]`` -> output ``[B, T, n_embd]``."""
@@ -171,7 +172,8 @@ class MultiHeadAttention(Module):
         out = concat @ p["W_o"]  # [B, T, C] @ [C, C] -> [B, T, C]
         out += p["b_o"]
         self.weights = u
-        self._cache = (x, context, k, q, v, u, concat)
+        self._self_attention = context is None
+        self._cache = (x, x if context is None else context, k, q, v, u, concat)
         return out
 
     def _attend_backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -193,7 +195,7 @@ class MultiHeadAttention(Module):
         dheads = split_heads(dout @ p["W_o"].T, self.n_head)  # [B, T, C] -> [B, nh, T, hs]
         dq, dk, dv = _attention_backward(dheads, q, k, v, u)  # [B, nh, T|S|S, hs]
         x2 = x.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
-        if context is None:  # the three gradients side by side, as in the forward pass
+        if self._self_attention:  # the three gradients side by side, as in the forward pass
             dqkv = np.empty((B, T, 3 * C), dtype=x.dtype)  # [B, T, 3C]
             for i, d in enumerate((dq, dk, dv)):
                 dqkv[..., i * C : (i + 1) * C] = merge_heads(d)  # [B, nh, T, hs] -> [B, T, C]

@@ -171,9 +171,7 @@ def forward(x: object, net: Network | None = None) -> ForwardPass:
     if not isinstance(net, Network):
         raise TypeError(f"net must be a companion Network; got {describe(net)}")
     meaning = ", ".join(INPUT_NAMES) if net.n_inputs == 4 else f"{net.n_inputs} input numbers"
-    x = as_float_array(
-        x, "x", shapes=[(net.n_inputs,), ("batch", net.n_inputs)], meaning=meaning
-    )
+    x = as_float_array(x, "x", shapes=[(net.n_inputs,), ("batch", net.n_inputs)], meaning=meaning)
     z = x @ net.W1.T + net.b1  # [batch, n_inputs] -> [batch, n_hidden]
     h = relu(z) if net.activation == "relu" else z
     y = h @ net.W2.T + net.b2  # [batch, n_hidden] -> [batch, n_outputs]
@@ -196,7 +194,9 @@ def interpret(outputs: object, labels: tuple[str, ...] = OUTPUT_NAMES) -> str | 
     if not isinstance(labels, tuple | list) or not all(isinstance(s, str) for s in labels):
         raise TypeError(f"labels must be a tuple of strings; got {describe(labels)}")
     outputs = as_float_array(
-        outputs, "outputs", shapes=[(len(labels),), ("batch", len(labels))],
+        outputs,
+        "outputs",
+        shapes=[(len(labels),), ("batch", len(labels))],
         meaning="one number per label",
     )
     winners = np.argmax(outputs, axis=-1)

@@ -12,6 +12,11 @@ as an uninterrupted one would.
 Example (the nanoGPT "baby GPT", character level)::
 
     python -m companion.train --out-dir checkpoints --name baby_gpt_shakespeare_char
+
+The same loop trains the encoder-decoder :class:`~companion.transformer.Transformer` on a
+translation task, numbers written in digits to English words
+(:mod:`companion.data.number_words`), with ``--model transformer``; its evaluations also
+measure the exact-match accuracy of greedy decoding on held-out numbers.
 """
 
 from __future__ import annotations
@@ -32,10 +37,19 @@ import numpy as np
 from companion._validate import describe, positive_int
 from companion.bpe import BPETokenizer
 from companion.char_tokenizer import CharTokenizer
-from companion.checkpoint import Tokenizer, load_checkpoint, restore_optimizers, save_checkpoint
+from companion.checkpoint import (
+    Model,
+    Tokenizer,
+    load_checkpoint,
+    load_transformer_checkpoint,
+    restore_optimizers,
+    save_checkpoint,
+)
 from companion.data import get_batch, tiny_shakespeare, train_val_split
+from companion.data.number_words import IGNORE, NumberWords
 from companion.gpt import GPT, GPTConfig
 from companion.optim import AdamW, _check_number, clip_grad_norm, lr_schedule
+from companion.transformer import Transformer, TransformerConfig
 
 #: Options that define the run: a resumed run must use the same ones.
 RUN_OPTIONS = (
@@ -239,7 +253,7 @@ def estimate_loss(
     return float(np.mean(losses))
 
 
-def _optimizers(model: GPT, options: TrainOptions) -> list[AdamW]:
+def _optimizers(model: Model, options: TrainOptions) -> list[AdamW]:
     """nanoGPT's two groups: decay the matrices and tables, not biases and LayerNorm."""
     params = model.parameters()
     decay = {name: p for name, p in params.items() if p.ndim >= 2}
@@ -300,34 +314,11 @@ def train(
         text = tiny_shakespeare()
     if not isinstance(text, str):
         raise TypeError(f"text must be a str; got {describe(text)}")
-    start, history, elapsed_before = 0, [], 0.0
+    start, elapsed_before = 0, 0.0
+    history: list[dict[str, Any]] = []
     if options.resume is not None:
         model, tokenizer, info = load_checkpoint(options.resume, rng=options.seed)
-        saved = info["extra"]
-        if dataclasses.asdict(config) != info["config"]:
-            raise ValueError(
-                f"config must be the checkpoint's to resume {options.resume}; "
-                f"got {dataclasses.asdict(config)}, saved {info['config']}"
-            )
-        current = _run_options(options)
-        for name, value in saved.get("run_options", {}).items():
-            if current[name] != value:
-                raise ValueError(
-                    f"options.{name} must be the checkpoint's to resume {options.resume} "
-                    f"(the same run); got {current[name]!r}, saved {value!r}"
-                )
-        if not info["optimizers"]:
-            raise ValueError(
-                f"{options.resume} holds no optimiser state (a final, weights-only "
-                "checkpoint); resume from the <name>.resume.npz file of the run"
-            )
-        start, history = info["step"], list(saved.get("history", []))
-        elapsed_before = history[-1]["elapsed"] if history else 0.0
-        if start > options.max_iters:
-            raise ValueError(
-                f"max_iters must be >= the checkpoint's step {start} to resume; "
-                f"got {options.max_iters}"
-            )
+        start, history, elapsed_before = _check_resume(config, options, info)
     else:
         if tokenizer is None:
             tokenizer = make_tokenizer(text)
@@ -343,37 +334,287 @@ def train(
     optimizers = _optimizers(model, options)
     if options.resume is not None:
         restore_optimizers(optimizers, info["optimizers"])
-        batch_rng.bit_generator.state = saved["batch_rng"]
+        batch_rng.bit_generator.state = info["extra"]["batch_rng"]
         if model.drop is not None:  # every dropout layer shares the model's generator
-            model.drop.rng.bit_generator.state = saved["dropout_rng"]
+            model.drop.rng.bit_generator.state = info["extra"]["dropout_rng"]
     dropout_rng = model.drop.rng if model.drop is not None else None
+
+    def measure() -> dict[str, float]:
+        kwargs = {"batch_size": options.batch_size, "eval_iters": options.eval_iters}
+        return {
+            "train_loss": estimate_loss(model, train_ids, seed=options.seed + 2, **kwargs),
+            "val_loss": estimate_loss(model, val_ids, seed=options.seed + 3, **kwargs),
+        }
+
+    def step_loss() -> float:
+        x, y = get_batch(train_ids, options.batch_size, config.block_size, batch_rng)  # [B, T]
+        return model.loss(x, y)
+
+    def rng_states() -> dict[str, Any]:
+        dropout = None if dropout_rng is None else dropout_rng.bit_generator.state
+        return {"batch_rng": batch_rng.bit_generator.state, "dropout_rng": dropout}
+
+    return _fit(
+        model,
+        optimizers,
+        options,
+        tokenizer=tokenizer,
+        step_loss=step_loss,
+        measure=measure,
+        rng_states=rng_states,
+        start=start,
+        history=history,
+        elapsed_before=elapsed_before,
+        on_eval=on_eval,
+    )
+
+
+def exact_match(
+    model: Transformer, task: NumberWords, numbers: Sequence[int] | np.ndarray, chunk: int = 250
+) -> float:
+    """The fraction of ``numbers`` whose words greedy decoding writes exactly right.
+
+    Parameters
+    ----------
+    model : Transformer
+    task : NumberWords
+        Its tokenizers and block sizes must be the model's.
+    numbers : sequence of int
+        Numbers to translate, decoded ``chunk`` at a time.
+    chunk : int
+        How many sources are decoded together.
+
+    Notes
+    -----
+    Taught in chapter 16, The Transformer architecture.
+    """
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be a Transformer; got {describe(model)}")
+    positive_int(chunk, "chunk")
+    numbers = np.asarray(numbers).reshape(-1)
+    if numbers.size == 0:
+        raise ValueError("numbers must hold at least one number; got none")
+    was_training = model.training
+    model.eval()
+    right = 0
+    try:
+        for i in range(0, len(numbers), chunk):
+            part = numbers[i : i + chunk]
+            written = model.greedy_decode(
+                task.sources(part), task.bos, task.eos, task.tgt_block_size
+            )
+            right += sum(
+                task.target.decode(ids) == task.answer(int(n))
+                for ids, n in zip(written, part, strict=True)
+            )
+    finally:
+        model.train(was_training)
+    return right / len(numbers)
+
+
+def translation_loss(
+    model: Transformer,
+    task: NumberWords,
+    numbers: np.ndarray,
+    *,
+    batch_size: int,
+    eval_iters: int,
+    seed: int,
+) -> float:
+    """Mean loss over ``eval_iters`` batches of ``numbers`` drawn with ``seed``.
+
+    Notes
+    -----
+    Taught in chapter 16, The Transformer architecture.
+    """
+    positive_int(eval_iters, "eval_iters")
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(eval_iters):
+        src, tgt_in, tgt_out = task.batch(rng.choice(numbers, batch_size))
+        losses.append(model.loss(src, tgt_in, tgt_out, ignore_index=IGNORE))
+    return float(np.mean(losses))
+
+
+def train_transformer(
+    config: TransformerConfig,
+    options: TrainOptions,
+    *,
+    task: NumberWords,
+    n_test: int = 1000,
+    on_eval: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train a Transformer of ``config`` to write numbers in words; return the history.
+
+    The numbers ``0 .. task.limit - 1`` are shuffled with ``options.seed``; the first
+    ``n_test`` are held out, and the model trains only on the others. Each evaluation
+    records ``train_loss``, ``val_loss`` (on held-out numbers) and ``val_accuracy``, the
+    fraction of all held-out numbers that greedy decoding writes exactly right.
+
+    Parameters
+    ----------
+    config : TransformerConfig
+        Its vocabulary and block sizes must be the task's.
+    options : TrainOptions
+        As for :func:`train`.
+    task : NumberWords
+        The task (its ``max_digits``).
+    n_test : int
+        Held-out numbers.
+    on_eval : callable, optional
+        Called with each new history record.
+
+    Returns
+    -------
+    list of dict
+        One record per evaluation.
+
+    Notes
+    -----
+    Taught in chapter 16, The Transformer architecture.
+    """
+    if not isinstance(config, TransformerConfig):
+        raise TypeError(f"config must be a TransformerConfig; got {describe(config)}")
+    if not isinstance(options, TrainOptions):
+        raise TypeError(f"options must be a TrainOptions; got {describe(options)}")
+    if not isinstance(task, NumberWords):
+        raise TypeError(f"task must be a NumberWords; got {describe(task)}")
+    sizes = {
+        "src_vocab_size": task.source.vocab_size,
+        "tgt_vocab_size": task.target.vocab_size,
+        "src_block_size": task.src_block_size,
+        "tgt_block_size": task.tgt_block_size,
+    }
+    for name, size in sizes.items():
+        if getattr(config, name) != size:
+            raise ValueError(
+                f"config.{name} must be the task's, {size}; got {getattr(config, name)}"
+            )
+    train_numbers, test_numbers = task.split(n_test, options.seed)
+    task_info = {"name": "number_words", "max_digits": task.max_digits, "n_test": n_test}
+    start, elapsed_before = 0, 0.0
+    history: list[dict[str, Any]] = []
+    if options.resume is not None:
+        model, _, info = load_transformer_checkpoint(options.resume)
+        start, history, elapsed_before = _check_resume(config, options, info)
+        if info["extra"].get("task") != task_info:
+            raise ValueError(
+                f"the task must be the checkpoint's to resume {options.resume}; "
+                f"got {task_info}, saved {info['extra'].get('task')}"
+            )
+    else:
+        model = Transformer(config, rng=options.seed)
+    batch_rng = np.random.default_rng(options.seed + 1)
+    optimizers = _optimizers(model, options)
+    if options.resume is not None:
+        restore_optimizers(optimizers, info["optimizers"])
+        batch_rng.bit_generator.state = info["extra"]["batch_rng"]
+
+    def measure() -> dict[str, float]:
+        kwargs = {"batch_size": options.batch_size, "eval_iters": options.eval_iters}
+        was_training = model.training
+        model.eval()
+        try:
+            return {
+                "train_loss": translation_loss(
+                    model, task, train_numbers, seed=options.seed + 2, **kwargs
+                ),
+                "val_loss": translation_loss(
+                    model, task, test_numbers, seed=options.seed + 3, **kwargs
+                ),
+                "val_accuracy": exact_match(model, task, test_numbers),
+            }
+        finally:
+            model.train(was_training)
+
+    def step_loss() -> float:
+        src, tgt_in, tgt_out = task.batch(batch_rng.choice(train_numbers, options.batch_size))
+        return model.loss(src, tgt_in, tgt_out, ignore_index=IGNORE)  # [B, S], [B, T] x 2
+
+    def rng_states() -> dict[str, Any]:
+        return {"batch_rng": batch_rng.bit_generator.state, "task": task_info}
+
+    return _fit(
+        model,
+        optimizers,
+        options,
+        tokenizer=(task.source, task.target),
+        step_loss=step_loss,
+        measure=measure,
+        rng_states=rng_states,
+        start=start,
+        history=history,
+        elapsed_before=elapsed_before,
+        on_eval=on_eval,
+    )
+
+
+def _check_resume(
+    config: GPTConfig | TransformerConfig, options: TrainOptions, info: dict[str, Any]
+) -> tuple[int, list[dict[str, Any]], float]:
+    """Check that ``options.resume`` continues this run; return its step, history, time."""
+    saved = info["extra"]
+    if dataclasses.asdict(config) != info["config"]:
+        raise ValueError(
+            f"config must be the checkpoint's to resume {options.resume}; "
+            f"got {dataclasses.asdict(config)}, saved {info['config']}"
+        )
+    current = _run_options(options)
+    for name, value in saved.get("run_options", {}).items():
+        if current[name] != value:
+            raise ValueError(
+                f"options.{name} must be the checkpoint's to resume {options.resume} "
+                f"(the same run); got {current[name]!r}, saved {value!r}"
+            )
+    if not info["optimizers"]:
+        raise ValueError(
+            f"{options.resume} holds no optimiser state (a final, weights-only "
+            "checkpoint); resume from the <name>.resume.npz file of the run"
+        )
+    start, history = info["step"], list(saved.get("history", []))
+    if start > options.max_iters:
+        raise ValueError(
+            f"max_iters must be >= the checkpoint's step {start} to resume; got {options.max_iters}"
+        )
+    return start, history, history[-1]["elapsed"] if history else 0.0
+
+
+def _fit(
+    model: Model,
+    optimizers: list[AdamW],
+    options: TrainOptions,
+    *,
+    tokenizer: Tokenizer | tuple[Tokenizer, Tokenizer],
+    step_loss: Callable[[], float],
+    measure: Callable[[], dict[str, float]],
+    rng_states: Callable[[], dict[str, Any]],
+    start: int,
+    history: list[dict[str, Any]],
+    elapsed_before: float,
+    on_eval: Callable[[dict[str, Any]], None] | None,
+) -> list[dict[str, Any]]:
+    """The loop both models share: step, clip, update; evaluate, record and save."""
     out = Path(options.out_dir) if options.out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
 
     def evaluate(step: int, elapsed: float) -> None:
-        kwargs = {"batch_size": options.batch_size, "eval_iters": options.eval_iters}
-        record = {
-            "step": step,
-            "train_loss": estimate_loss(model, train_ids, seed=options.seed + 2, **kwargs),
-            "val_loss": estimate_loss(model, val_ids, seed=options.seed + 3, **kwargs),
-            "lr": options.lr(step),  # the rate of the next step
-            "elapsed": round(elapsed, 3),
-        }
+        record: dict[str, Any] = {"step": step, **measure()}
+        record |= {"lr": options.lr(step), "elapsed": round(elapsed, 3)}  # lr of the next step
         history.append(record)
         if on_eval is not None:
             on_eval(record)
         if out is None:
             return
         extra = {
-            "val_loss": record["val_loss"],
-            "train_loss": record["train_loss"],
+            name: value for name, value in record.items() if name.endswith(("loss", "accuracy"))
+        }
+        extra |= {
             "run_options": _run_options(options),
             "max_iters": options.max_iters,
             "eval_interval": options.eval_interval,
             "history": history,
-            "batch_rng": batch_rng.bit_generator.state,
-            "dropout_rng": None if dropout_rng is None else dropout_rng.bit_generator.state,
+            **rng_states(),
         }
         common: dict[str, Any] = {"tokenizer": tokenizer, "step": step, "extra": extra}
         save_checkpoint(out / f"{options.name}.resume.npz", model, optimizers=optimizers, **common)
@@ -382,7 +623,6 @@ def train(
         lines = "".join(json.dumps(r) + "\n" for r in history)
         _write_text_atomically(out / f"{options.name}.history.jsonl", lines)
 
-    steps = range(start, options.max_iters)
     bar = None
     if options.progress:
         from tqdm import tqdm  # type: ignore[import-untyped]  # only the terminal shows a bar
@@ -393,13 +633,12 @@ def train(
     t0 = time.perf_counter()
     if start == 0:
         evaluate(0, 0.0)
-    for step in steps:
+    for step in range(start, options.max_iters):
         lr = options.lr(step)
         for optimizer in optimizers:
             optimizer.lr = lr
-        x, y = get_batch(train_ids, options.batch_size, config.block_size, batch_rng)  # [B, T]
         model.zero_grad()
-        loss = model.loss(x, y)
+        loss = step_loss()
         model.backward()
         if options.grad_clip > 0:
             clip_grad_norm(grads, options.grad_clip)
@@ -412,22 +651,24 @@ def train(
         if done % options.eval_interval == 0 or done == options.max_iters:
             evaluate(done, elapsed_before + time.perf_counter() - t0)
             if bar is not None:
-                r = history[-1]
-                bar.write(
-                    f"step {done}: train loss {r['train_loss']:.4f}, "
-                    f"val loss {r['val_loss']:.4f}, {r['elapsed']:.0f} s"
-                )
+                bar.write(f"{_describe(history[-1])}, {history[-1]['elapsed']:.0f} s")
     if bar is not None:
         bar.close()
     return history
 
 
-def _print_record(record: dict[str, Any]) -> None:
-    print(
+def _describe(record: dict[str, Any]) -> str:
+    text = (
         f"step {record['step']}: train loss {record['train_loss']:.4f}, "
-        f"val loss {record['val_loss']:.4f}, lr {record['lr']:.2e}, {record['elapsed']:.1f} s",
-        flush=True,
+        f"val loss {record['val_loss']:.4f}"
     )
+    if "val_accuracy" in record:
+        text += f", held-out exact match {record['val_accuracy']:.1%}"
+    return text
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    print(f"{_describe(record)}, lr {record['lr']:.2e}, {record['elapsed']:.1f} s", flush=True)
 
 
 def _write_text_atomically(path: Path, content: str) -> None:
@@ -444,6 +685,18 @@ def _write_text_atomically(path: Path, content: str) -> None:
 
 # -- the terminal command --------------------------------------------------------------------
 _CONFIG_DEFAULTS = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0}
+#: The Transformer's sizes and the options where its defaults differ from the GPT's.
+_TRANSFORMER_DEFAULTS = {"n_layer": 2, "n_head": 4, "n_embd": 64}
+_TRANSFORMER_OPTIONS = {
+    "batch_size": 64,
+    "max_iters": 1500,
+    "learning_rate": 3e-3,
+    "weight_decay": 0.01,
+    "eval_iters": 10,
+}
+#: Options that only the GPT has.
+_GPT_ONLY = ("block_size", "dropout", "bias", "vocab_size")
+_TASK_DEFAULTS = {"max_digits": 6, "n_test": 1000}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -455,21 +708,32 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(
         prog="python -m companion.train",
-        description="Train a GPT on Tiny Shakespeare (defaults: nanoGPT's baby GPT).",
+        description=(
+            "Train a GPT on Tiny Shakespeare (defaults: nanoGPT's baby GPT), or with "
+            "--model transformer an encoder-decoder that writes numbers in words."
+        ),
     )
     add = parser.add_argument
-    add("--tokenizer", choices=["char", "bpe"], default="char")
+    add("--model", choices=["gpt", "transformer"], default="gpt")
+    add("--tokenizer", choices=["char", "bpe"], default=None, help="char (gpt only)")
     add("--vocab-size", type=int, default=None, help="for --tokenizer bpe")
     for name, value in _CONFIG_DEFAULTS.items():
-        add(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"{value}")
-    add("--bias", action=argparse.BooleanOptionalAction, default=None, help="True")
+        other = _TRANSFORMER_DEFAULTS.get(name)
+        helps = f"{value}" + (f"; transformer {other}" if other is not None else " (gpt only)")
+        add(f"--{name.replace('_', '-')}", type=type(value), default=None, help=helps)
+    add("--bias", action=argparse.BooleanOptionalAction, default=None, help="True (gpt only)")
+    for name, value in _TASK_DEFAULTS.items():
+        add(f"--{name.replace('_', '-')}", type=int, default=None, help=f"{value} (transformer)")
     for field in dataclasses.fields(TrainOptions):
         if field.name in ("resume", "progress", "out_dir", "name"):
             continue
         kind = float if field.name in ("min_lr",) else type(field.default)
         if field.name == "lr_decay_iters":
             kind = int
-        add(f"--{field.name.replace('_', '-')}", type=kind, default=None, help=f"{field.default}")
+        helps = f"{field.default}"
+        if field.name in _TRANSFORMER_OPTIONS:
+            helps += f"; transformer {_TRANSFORMER_OPTIONS[field.name]}"
+        add(f"--{field.name.replace('_', '-')}", type=kind, default=None, help=helps)
     add("--out-dir", default="out", help="where the checkpoint and the history go")
     add("--name", default="ckpt", help="files <name>.npz, <name>.resume.npz, <name>.history.jsonl")
     add("--resume", default=None, help="a <name>.resume.npz to continue (same run)")
@@ -490,22 +754,20 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """
     args = build_parser().parse_args(argv)
     given = {key: value for key, value in vars(args).items() if value is not None}
+    if args.model == "transformer":
+        return _main_transformer(args, given)
+    for name in _TASK_DEFAULTS:
+        if name in given:
+            raise ValueError(f"--{name.replace('_', '-')} is only for --model transformer")
     text = tiny_shakespeare()
     tokenizer: Tokenizer | None = None
     if args.resume is not None:
         _, tokenizer, info = load_checkpoint(args.resume)
         config = GPTConfig(**info["config"])
-        for name in list(_CONFIG_DEFAULTS) + ["bias"]:
-            if name in given and given[name] != getattr(config, name):
-                raise ValueError(
-                    f"--{name.replace('_', '-')} must be the checkpoint's ({getattr(config, name)})"
-                    f" to resume; got {given[name]}"
-                )
-        run = dict(info["extra"].get("run_options", {}))
-        for name in ("max_iters", "eval_interval"):  # may be changed on the command line
-            run[name] = info["extra"].get(name, getattr(TrainOptions, name))
+        _check_given_config(config, given, [*_CONFIG_DEFAULTS, "bias"])
+        run = _saved_run(info)
     else:
-        if args.tokenizer == "char":
+        if args.tokenizer in (None, "char"):
             tokenizer = make_tokenizer(text, "char", args.vocab_size)
         else:
             n_train = int(len(text) * 0.9)  # learn the merges from the training part only
@@ -513,20 +775,78 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         sizes = {name: given.get(name, value) for name, value in _CONFIG_DEFAULTS.items()}
         config = GPTConfig(vocab_size=tokenizer.vocab_size, bias=given.get("bias", True), **sizes)
         run = {}
-    fields = {f.name for f in dataclasses.fields(TrainOptions)}
-    chosen = run | {key: value for key, value in given.items() if key in fields}
-    chosen |= {"out_dir": args.out_dir, "name": args.name, "progress": not args.no_progress}
-    options = TrainOptions(**chosen)
+    options = _options(args, run, given)
     print(f"{GPT(config, rng=0)!r}; {len(text):,} characters, tokenizer {tokenizer!r}")
     print(json.dumps(dataclasses.asdict(options)))
     report = None if options.progress else _print_record  # the bar prints them otherwise
     history = train(config, options, text=text, tokenizer=tokenizer, on_eval=report)
-    last = history[-1]
-    print(
-        f"done: step {last['step']}, train loss {last['train_loss']:.4f}, "
-        f"val loss {last['val_loss']:.4f}, {last['elapsed']:.1f} s"
-    )
+    print(f"done: {_describe(history[-1])}, {history[-1]['elapsed']:.1f} s")
     return history
+
+
+def _main_transformer(args: argparse.Namespace, given: dict[str, Any]) -> list[dict[str, Any]]:
+    """``--model transformer``: numbers in digits -> English words."""
+    for name in (*_GPT_ONLY, "tokenizer"):
+        if name in given:
+            raise ValueError(f"--{name.replace('_', '-')} is only for --model gpt")
+    if args.resume is not None:
+        _, _, info = load_transformer_checkpoint(args.resume)
+        config = TransformerConfig(**info["config"])
+        _check_given_config(config, given, list(_TRANSFORMER_DEFAULTS))
+        saved_task = info["extra"].get("task", {})
+        for name in _TASK_DEFAULTS:
+            if name in given and given[name] != saved_task.get(name):
+                raise ValueError(
+                    f"--{name.replace('_', '-')} must be the checkpoint's "
+                    f"({saved_task.get(name)}) to resume; got {given[name]}"
+                )
+        task, n_test = NumberWords(saved_task["max_digits"]), saved_task["n_test"]
+        run = _saved_run(info)
+    else:
+        task = NumberWords(given.get("max_digits", _TASK_DEFAULTS["max_digits"]))
+        n_test = given.get("n_test", _TASK_DEFAULTS["n_test"])
+        sizes = {name: given.get(name, value) for name, value in _TRANSFORMER_DEFAULTS.items()}
+        config = TransformerConfig(
+            task.source.vocab_size,
+            task.target.vocab_size,
+            task.src_block_size,
+            task.tgt_block_size,
+            **sizes,
+        )
+        run = dict(_TRANSFORMER_OPTIONS)
+    options = _options(args, run, given)
+    print(f"{Transformer(config, rng=0)!r}; task {task!r}, {n_test} held-out numbers")
+    print(json.dumps(dataclasses.asdict(options)))
+    report = None if options.progress else _print_record
+    history = train_transformer(config, options, task=task, n_test=n_test, on_eval=report)
+    print(f"done: {_describe(history[-1])}, {history[-1]['elapsed']:.1f} s")
+    return history
+
+
+def _check_given_config(
+    config: GPTConfig | TransformerConfig, given: dict[str, Any], names: list[str]
+) -> None:
+    for name in names:
+        if name in given and given[name] != getattr(config, name):
+            raise ValueError(
+                f"--{name.replace('_', '-')} must be the checkpoint's ({getattr(config, name)})"
+                f" to resume; got {given[name]}"
+            )
+
+
+def _saved_run(info: dict[str, Any]) -> dict[str, Any]:
+    """The run options saved in a checkpoint (``max_iters``, ``eval_interval`` may change)."""
+    run = dict(info["extra"].get("run_options", {}))
+    for name in ("max_iters", "eval_interval"):  # may be changed on the command line
+        run[name] = info["extra"].get(name, getattr(TrainOptions, name))
+    return run
+
+
+def _options(args: argparse.Namespace, run: dict[str, Any], given: dict[str, Any]) -> TrainOptions:
+    fields = {f.name for f in dataclasses.fields(TrainOptions)}
+    chosen = run | {key: value for key, value in given.items() if key in fields}
+    chosen |= {"out_dir": args.out_dir, "name": args.name, "progress": not args.no_progress}
+    return TrainOptions(**chosen)
 
 
 if __name__ == "__main__":

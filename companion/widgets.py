@@ -39,8 +39,14 @@ def forward_pass_widget(net: Network | None = None, x: object = LEAF) -> widgets
         raise ValueError("net must be a companion Network with 4 inputs (R, G, B, volume)")
     start = as_float_array(x, "x", shapes=[(4,)], meaning="R, G, B, volume")
     sliders = [
-        widgets.FloatSlider(value=float(np.clip(v, lo, hi)), min=lo, max=hi, step=step,
-                            description=name, continuous_update=False)
+        widgets.FloatSlider(
+            value=float(np.clip(v, lo, hi)),
+            min=lo,
+            max=hi,
+            step=step,
+            description=name,
+            continuous_update=False,
+        )
         for v, name, (lo, hi, step) in zip(start, INPUT_NAMES, _RANGES, strict=True)
     ]
     verdict = widgets.HTML()

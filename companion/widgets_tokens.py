@@ -82,16 +82,14 @@ def tokens_html(tokenizer: Any, text: str, show_ids: bool = True) -> str:
     except ValueError as error:  # a CharTokenizer meeting an unknown character, say
         return f'<div style="color:#b00020">{html.escape(str(error), quote=False)}</div>'
     spans = [
-        _token_span(tokenizer.decode([i]), i, PALETTE[k % len(PALETTE)])
-        for k, i in enumerate(ids)
+        _token_span(tokenizer.decode([i]), i, PALETTE[k % len(PALETTE)]) for k, i in enumerate(ids)
     ]
     per_token = f" ({len(text) / len(ids):.2f} characters per token)" if ids else ""
     parts = [
         '<div style="font-family:monospace; white-space:pre-wrap; line-height:1.8">'
         + "".join(spans)
         + "</div>",
-        f'<div style="color:#555">{len(text)} characters &rarr; {len(ids)} tokens{per_token}'
-        "</div>",
+        f'<div style="color:#555">{len(text)} characters &rarr; {len(ids)} tokens{per_token}</div>',
     ]
     if show_ids:
         parts.append(f'<div style="color:#555; font-family:monospace">ids: {ids}</div>')

@@ -208,9 +208,7 @@ def learning_rate_widget(
     curves: dict[float, np.ndarray] = {}
     if known is not None:
         if not isinstance(known, Mapping):
-            raise TypeError(
-                f"known must map learning rates to loss curves; got {describe(known)}"
-            )
+            raise TypeError(f"known must map learning rates to loss curves; got {describe(known)}")
         for lr, losses in known.items():
             rate = _check_learning_rate(lr, "a learning rate of known")
             curves[rate] = _check_losses(losses, f"known[{lr!r}]")
@@ -241,7 +239,10 @@ def learning_rate_widget(
                         end = int(finite[-1])
                         ax.annotate(f"{other:g}", (end, losses[end]), color="0.45", fontsize=8)
             plot_loss_curve(
-                curves[lr], ax, label=f"learning rate {lr:g}", color="C0",
+                curves[lr],
+                ax,
+                label=f"learning rate {lr:g}",
+                color="C0",
                 title="average loss while training (grey: other learning rates)",
             )
             fig.tight_layout()

@@ -82,8 +82,11 @@ def test_gradient_by_nudging_equals_companion_numerical_gradient():
 def test_gradient_by_nudging_on_the_chapters_network_and_loss():
     gradient_by_nudging = chapter_function(CH3, "gradient_by_nudging")
     net = Network(
-        W1=RNG.normal(size=(3, 4)), W2=RNG.normal(size=(2, 3)),
-        b1=RNG.normal(size=3), b2=RNG.normal(size=2), activation="relu",
+        W1=RNG.normal(size=(3, 4)),
+        W2=RNG.normal(size=(2, 3)),
+        b1=RNG.normal(size=3),
+        b2=RNG.normal(size=2),
+        activation="relu",
     )
     X, y = RNG.uniform(0, 1, size=(6, 4)), RNG.integers(0, 2, size=6)
 
@@ -177,8 +180,17 @@ WRONG_WITH_HINT = [
 ]
 
 BAD_KINDS = [
-    "abc", None, [1, 2, 3, 4, 5], {"a": 1}, [[1, 2], [3]], float("nan"), float("inf"),
-    Ellipsis, (), np.zeros((2, 2)), object(),
+    "abc",
+    None,
+    [1, 2, 3, 4, 5],
+    {"a": 1},
+    [[1, 2], [3]],
+    float("nan"),
+    float("inf"),
+    Ellipsis,
+    (),
+    np.zeros((2, 2)),
+    object(),
 ]
 
 
@@ -221,13 +233,19 @@ def test_the_notebooks_solutions_use_the_checked_labels():
 
     nb = nbformat.read(BOOK / CH3, as_version=4)
     checked = [
-        line for cell in nb.cells if cell.cell_type == "code"
-        for line in cell.source.splitlines() if line.startswith("check(")
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if line.startswith("check(")
     ]
     assert checked == [f'check("{label}", answer)' for label in sorted(RIGHT)]
     outputs = [
-        out["data"]["text/plain"] for cell in nb.cells if cell.cell_type == "code"
-        for out in cell.outputs if "check(" in cell.source and "data" in out
+        out["data"]["text/plain"]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if "check(" in cell.source and "data" in out
     ]
     assert len(outputs) == len(RIGHT) and all("Right!" in text for text in outputs)
 

@@ -99,8 +99,9 @@ def test_backward_by_hand_gives_the_chapters_worked_numbers():
     net = leaf_flower_network()
     W2 = net.W2.copy()
     W2[1, 1] = 0.17  # the article's weight
-    dW1, db1, dW2, db2 = backward_by_hand(SUNFLOWER, np.array([0.0, 1.0]), net.W1, net.b1, W2,
-                                          net.b2)
+    dW1, db1, dW2, db2 = backward_by_hand(
+        SUNFLOWER, np.array([0.0, 1.0]), net.W1, net.b1, W2, net.b2
+    )
     h2 = 0.12 * 241 - 0.05 * 200 - 0.78 * 4 - 0.17 * 59.5  # hidden neuron 2, worked by hand
     assert round(h2, 3) == 5.685
     y = np.array([0.39 * h2, 0.17 * h2])

@@ -157,8 +157,18 @@ WRONG_WITH_HINT = [
 ]
 
 BAD_KINDS = [
-    "abc", None, [1, 2, 3, 4, 5], {"a": 1}, [[1, 2], [3]], float("nan"), Ellipsis, (), [],
-    np.array(3.0), ("a", "b", "c"), [None, None],
+    "abc",
+    None,
+    [1, 2, 3, 4, 5],
+    {"a": 1},
+    [[1, 2], [3]],
+    float("nan"),
+    Ellipsis,
+    (),
+    [],
+    np.array(3.0),
+    ("a", "b", "c"),
+    [None, None],
 ]
 
 

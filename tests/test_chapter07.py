@@ -145,8 +145,18 @@ WRONG_WITH_HINT = [
 ]
 
 BAD_KINDS = [
-    "abc", None, [1, 2, 3, 4, 5], {"a": 1}, [[1, 2], [3]], float("nan"), Ellipsis, (), True,
-    np.zeros((2, 2), dtype=int), [1.5, 2.0], b"\xff",
+    "abc",
+    None,
+    [1, 2, 3, 4, 5],
+    {"a": 1},
+    [[1, 2], [3]],
+    float("nan"),
+    Ellipsis,
+    (),
+    True,
+    np.zeros((2, 2), dtype=int),
+    [1.5, 2.0],
+    b"\xff",
 ]
 
 

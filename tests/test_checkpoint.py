@@ -273,7 +273,7 @@ def test_bad_arguments_to_save_are_refused(tmp_path):
         save_checkpoint(tmp_path / "a.ckpt", model, **ok)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=re.escape("path must be a str or a path; got int 3")):
         save_checkpoint(3, model, **ok)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=re.escape("model must be a GPT; got")):
+    with pytest.raises(TypeError, match=re.escape("model must be a GPT or a Transformer; got")):
         save_checkpoint(tmp_path / "a.npz", "model", **ok)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=re.escape("tokenizer must be a CharTokenizer or a BPE")):
         save_checkpoint(tmp_path / "a.npz", model, tokenizer="abc", step=0)  # type: ignore[arg-type]

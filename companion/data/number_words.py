@@ -116,7 +116,9 @@ class NumberWords:
     def __init__(self, max_digits: int = 6) -> None:
         positive_int(max_digits, "max_digits")
         if max_digits > 6:
-            raise ValueError(f"max_digits must be at most 6 (numbers below a million); got {max_digits}")
+            raise ValueError(
+                f"max_digits must be at most 6 (numbers below a million); got {max_digits}"
+            )
         self.max_digits = max_digits
         self.limit = 10**max_digits
         letters = "".join(sorted(set("".join(_ONES + _TENS[2:]) + " thousand hundred")))
@@ -141,7 +143,9 @@ class NumberWords:
         numbers = as_generator(seed).permutation(self.limit)  # [limit]
         return numbers[n_test:], numbers[:n_test]
 
-    def batch(self, numbers: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def batch(
+        self, numbers: Sequence[int] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Encode ``numbers`` as ``src [B, S]``, ``tgt_in [B, T]`` and ``tgt_out [B, T]``.
 
         The arrays are as long as the longest item of the batch, not the block sizes.

@@ -65,8 +65,9 @@ def _softmax(answer: object) -> Verdict:
     if close(got, softmax(SCORES), 1e-3):
         return Verdict(True, "Positive, in the same order as the scores, and they add up to 1.")
     if close(got, SCORES / SCORES.sum(), 1e-3):
-        return Verdict(False, "That divides by the sum: a negative score stays negative. "
-                       "Exponentiate first.")
+        return Verdict(
+            False, "That divides by the sum: a negative score stays negative. Exponentiate first."
+        )
     if close(got, np.exp(SCORES), 1e-3):
         return Verdict(False, "Now divide each exponential by their sum.")
     if not close(got.sum(), 1.0, 1e-3):

@@ -38,14 +38,19 @@ def _loss_ignoring_signs(answer: object) -> Verdict:
     if close(got, right, 0.005):
         return Verdict(True, f"The loss is {right:.1f}: both misses count, whatever their sign.")
     if close(abs(got), abs(differences.sum()), 0.005):
-        return Verdict(False, "The signs cancel each other here; add the differences without "
-                       "their signs (abs).")
+        return Verdict(
+            False,
+            "The signs cancel each other here; add the differences without their signs (abs).",
+        )
     if any(close(got, abs(d), 0.005) for d in differences):
         return Verdict(False, "That is one of the two differences; add both.")
     squares = differences**2
     if close(got, squares.sum(), 0.005) or close(got, squares.mean(), 0.005):
-        return Verdict(False, "That squares the differences (the next exercise); the article's "
-                       "loss only drops their signs.")
+        return Verdict(
+            False,
+            "That squares the differences (the next exercise); the article's "
+            "loss only drops their signs.",
+        )
     if close(got, right / 2, 0.005):
         return Verdict(False, "The article adds the differences; it does not take their mean.")
     return Verdict(False, "Subtract each output from the wanted one, drop the sign, then add.")
@@ -61,11 +66,14 @@ def _squared_error(answer: object) -> Verdict:
     if close(got, right, 1e-3):
         return Verdict(True, f"It is {right:.2f}: the larger miss (0.7) counts for two thirds.")
     if close(got, np.sum(differences**2), 1e-3):
-        return Verdict(False, "That is the sum of the squares; the mean divides it by their "
-                       "number (2).")
+        return Verdict(
+            False, "That is the sum of the squares; the mean divides it by their number (2)."
+        )
     if close(got, differences.sum() ** 2, 1e-3) or close(got, differences.mean() ** 2, 1e-3):
-        return Verdict(False, "Square each difference first, then add: squaring after adding "
-                       "lets the signs cancel.")
+        return Verdict(
+            False,
+            "Square each difference first, then add: squaring after adding lets the signs cancel.",
+        )
     absolute = np.abs(differences)
     if close(got, absolute.sum(), 1e-3) or close(got, absolute.mean(), 1e-3):
         return Verdict(False, "Square each difference instead of dropping its sign.")
@@ -83,21 +91,31 @@ def _nudged_gradient(answer: object) -> Verdict:
     if close(got, right, 0.05):  # one-sided nudges (-1.56, -1.64) are fine too
         return Verdict(True, f"The gradient is {right:.1f}: negative, so w should grow.")
     if close(got, -right, 0.05):
-        return Verdict(False, "Right size, wrong sign: the loss goes down when w goes up, so "
-                       "compute loss(w + h) - loss(w - h), in that order.")
+        return Verdict(
+            False,
+            "Right size, wrong sign: the loss goes down when w goes up, so "
+            "compute loss(w + h) - loss(w - h), in that order.",
+        )
     change = tiny_loss(W + H) - tiny_loss(W - H)
     if close(got, change, 2e-3) or close(got, change / 2, 2e-3):
-        return Verdict(False, "That is the change of the loss; divide it by the change of w, "
-                       "2h = 0.02.")
+        return Verdict(
+            False, "That is the change of the loss; divide it by the change of w, 2h = 0.02."
+        )
     if close(got, change / H, 0.05):
-        return Verdict(False, "w went from 0.29 to 0.31, a change of 2h = 0.02: divide by "
-                       "0.02, not 0.01.")
+        return Verdict(
+            False, "w went from 0.29 to 0.31, a change of 2h = 0.02: divide by 0.02, not 0.01."
+        )
     if close(got, 2 * (W * X - TARGET), 0.05):
-        return Verdict(False, "That is the slope with respect to the output w x; nudge w "
-                       "itself and recompute the loss.")
+        return Verdict(
+            False,
+            "That is the slope with respect to the output w x; nudge w "
+            "itself and recompute the loss.",
+        )
     if close(got, tiny_loss(W), 0.005):
-        return Verdict(False, "That is the loss at w = 0.3; the gradient is how fast it "
-                       "changes when w is nudged.")
+        return Verdict(
+            False,
+            "That is the loss at w = 0.3; the gradient is how fast it changes when w is nudged.",
+        )
     return Verdict(False, "Compute (loss(0.31) - loss(0.29)) / 0.02 with loss(w) = (2w - 1)^2.")
 
 
@@ -111,20 +129,25 @@ def _one_step(answer: object) -> Verdict:
     if close(got, right, 0.005):
         return Verdict(
             True,
-            f"w = {right:.2f}; the loss fell from {tiny_loss(W):.2f} to "
-            f"{tiny_loss(right):.4f}.",
+            f"w = {right:.2f}; the loss fell from {tiny_loss(W):.2f} to {tiny_loss(right):.4f}.",
         )
     if close(got, W + LEARNING_RATE * gradient, 0.005):
-        return Verdict(False, "You moved with the gradient, uphill: go against it, "
-                       "w - learning rate x gradient.")
+        return Verdict(
+            False,
+            "You moved with the gradient, uphill: go against it, w - learning rate x gradient.",
+        )
     if close(got, W - gradient, 0.005):
         return Verdict(False, "Scale the step by the learning rate, 0.1.")
     if close(got, W + gradient, 0.005):
-        return Verdict(False, "Two things: scale the gradient by the learning rate (0.1), and "
-                       "step against it.")
+        return Verdict(
+            False, "Two things: scale the gradient by the learning rate (0.1), and step against it."
+        )
     if close(abs(got), abs(LEARNING_RATE * gradient), 0.005):
         return Verdict(False, "That is the step; the new weight is w = 0.3 plus the step.")
     if close(got, TARGET / X, 0.005):
-        return Verdict(False, "0.5 is where the loss is 0, but one step does not get there: "
-                       "compute 0.3 - 0.1 x gradient.")
+        return Verdict(
+            False,
+            "0.5 is where the loss is 0, but one step does not get there: "
+            "compute 0.3 - 0.1 x gradient.",
+        )
     return Verdict(False, "New w = old w - learning rate x gradient, with the gradient of 3.3.")

@@ -66,8 +66,9 @@ def _chain_rule(answer: object) -> Verdict:
     for k in (0, 1):
         if close(got, paths[k], 1e-3):
             return Verdict(
-                False, f"That is the path through output {k + 1} only: z feeds both outputs, "
-                "add both paths."
+                False,
+                f"That is the path through output {k + 1} only: z feeds both outputs, "
+                "add both paths.",
             )
     if close(got, dloss_dz, 1e-3):
         return Verdict(False, "That is d loss / d z; one more link: d z / d w = x.")
@@ -112,13 +113,15 @@ def _leaky_scale(answer: object) -> Verdict:
     right = float(np.sqrt(2 / (1 + a**2)))
     if close(got, right, 0.02):
         return Verdict(
-            True, f"sqrt(2 / (1 + {a:g}^2)) = {right:.3f}: half the numbers keep their square, "
-            f"half keep {a**2:g} of it, so the weights must give back a factor {right:.3f}."
+            True,
+            f"sqrt(2 / (1 + {a:g}^2)) = {right:.3f}: half the numbers keep their square, "
+            f"half keep {a**2:g} of it, so the weights must give back a factor {right:.3f}.",
         )
     if close(got, np.sqrt(2), 0.02):
         return Verdict(
-            False, "sqrt(2) is for ReLU, which sets negative inputs' gradient to 0; leaky "
-            f"ReLU keeps {a:g} of it."
+            False,
+            "sqrt(2) is for ReLU, which sets negative inputs' gradient to 0; leaky "
+            f"ReLU keeps {a:g} of it.",
         )
     if close(got, 1.0, 0.02):
         return Verdict(False, "1 is right without an activation; this one shrinks the gradient.")
@@ -131,6 +134,7 @@ def _leaky_scale(answer: object) -> Verdict:
     if close(got, 1 / right, 0.02):
         return Verdict(False, "Upside down: the weights must make up for the shrinking.")
     return Verdict(
-        False, "Average the squared slope over positive and negative inputs, then choose the "
-        "scale that makes scale^2 times that average equal to 1."
+        False,
+        "Average the squared slope over positive and negative inputs, then choose the "
+        "scale that makes scale^2 times that average equal to 1.",
     )

@@ -17,10 +17,37 @@ WORDS = "sat on a wall"
 #: Exercise 5.2: the text whose sliding windows are asked for.
 WINDOW_TEXT = "jack and jill went up"
 #: Exercise 5.3: a network's 27 output numbers after "jack and jil", in ALPHABET order.
-NEXT_LOGITS = np.array([
-    -1.8, -2.3, -1.2, -0.6, 0.1, 2.4, -1.6, -1.8, -0.3, 1.6, -0.7, -2.2, 3.1, 0.6,
-    -0.8, -2.7, -1.1, -2.2, -1.6, -1.5, -1.7, -0.4, -1.1, -1.6, -0.6, -0.2, -2.6,
-])
+NEXT_LOGITS = np.array(
+    [
+        -1.8,
+        -2.3,
+        -1.2,
+        -0.6,
+        0.1,
+        2.4,
+        -1.6,
+        -1.8,
+        -0.3,
+        1.6,
+        -0.7,
+        -2.2,
+        3.1,
+        0.6,
+        -0.8,
+        -2.7,
+        -1.1,
+        -2.2,
+        -1.6,
+        -1.5,
+        -1.7,
+        -0.4,
+        -1.1,
+        -1.6,
+        -0.6,
+        -0.2,
+        -2.6,
+    ]
+)
 #: Exercise 5.4: three logits, and the two temperatures to apply to them.
 SMALL_LOGITS = np.array([2.0, 1.0, 0.0])
 TEMPERATURES = (0.5, 2.0)
@@ -67,8 +94,11 @@ def _windows(answer: object) -> Verdict:
     if any(len(w) != T for w in got):
         return Verdict(False, f"Every window has exactly {T} characters, spaces included.")
     if got == expected + [WINDOW_TEXT[-T:]]:
-        return Verdict(False, f"The last window, {WINDOW_TEXT[-T:]!r}, has no next character "
-                       "in the text: nothing to predict from it.")
+        return Verdict(
+            False,
+            f"The last window, {WINDOW_TEXT[-T:]!r}, has no next character "
+            "in the text: nothing to predict from it.",
+        )
     if got == expected[1:]:
         return Verdict(False, f"The first window is the start of the text, {expected[0]!r}.")
     if sorted(got) == sorted(expected):
@@ -82,8 +112,10 @@ def _greedy(answer: object) -> Verdict:
     best = int(np.argmax(NEXT_LOGITS))
     if isinstance(answer, str):
         if answer == ALPHABET[best]:
-            return Verdict(False, "Right character; now give its probability too: "
-                           "answer (character, probability).")
+            return Verdict(
+                False,
+                "Right character; now give its probability too: answer (character, probability).",
+            )
         return Verdict(False, "Answer with a pair (character, probability).")
     if not isinstance(answer, tuple | list) or len(answer) != 2:
         return Verdict(False, "Answer with a pair (character, probability), e.g. ('a', 0.5).")
@@ -103,8 +135,11 @@ def _greedy(answer: object) -> Verdict:
     if isinstance(prob, Verdict):
         return Verdict(False, "The probability: " + prob.message)
     if close(prob, probs[best], 5e-4):
-        return Verdict(True, f"{ch!r}, with probability {probs[best]:.3f}: greedy takes it even "
-                       "though the other characters together are more likely.")
+        return Verdict(
+            True,
+            f"{ch!r}, with probability {probs[best]:.3f}: greedy takes it even "
+            "though the other characters together are more likely.",
+        )
     if close(prob, NEXT_LOGITS[best], 5e-4):
         return Verdict(False, "That is its score (logit); softmax turns it into a probability.")
     return Verdict(False, "Right character. Its probability is softmax(logits) at its place.")
@@ -117,11 +152,17 @@ def _temperature(answer: object) -> Verdict:
         return got
     expected = np.stack([softmax_with_temperature(SMALL_LOGITS, t) for t in TEMPERATURES])
     if close(got, expected, 1e-3):
-        return Verdict(True, "A low temperature sharpens the probabilities, a high one "
-                       "flattens them; the order never changes.")
+        return Verdict(
+            True,
+            "A low temperature sharpens the probabilities, a high one "
+            "flattens them; the order never changes.",
+        )
     if close(got, expected[::-1], 1e-3):
-        return Verdict(False, "The rows are swapped: divide the logits by the temperature "
-                       "(dividing by 0.5 doubles them), do not multiply.")
+        return Verdict(
+            False,
+            "The rows are swapped: divide the logits by the temperature "
+            "(dividing by 0.5 doubles them), do not multiply.",
+        )
     plain = softmax_with_temperature(SMALL_LOGITS, 1.0)
     if close(got[0], plain, 1e-3) or close(got[1], plain, 1e-3):
         return Verdict(False, "That row is softmax at temperature 1: divide the logits by T first.")

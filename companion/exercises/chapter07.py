@@ -147,7 +147,8 @@ def _decode(answer: object) -> Verdict:
         return Verdict(False, "Ids from 256 on are merged tokens: 258 is 'aaab'.")
     if len(answer) != len(right):
         return Verdict(
-            False, f"The text has {len(right)} characters: 256 stands for two bytes, 257 for three "
-            "and 258 for four."
+            False,
+            f"The text has {len(right)} characters: 256 stands for two bytes, 257 for three "
+            "and 258 for four.",
         )
     return Verdict(False, "Build each merged token from its pair: 256 = 97 + 97, and so on.")
