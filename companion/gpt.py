@@ -29,6 +29,7 @@ from companion._validate import (
     as_ids,
     describe,
     float_dtype,
+    inside_model,
     positive_int,
 )
 from companion.activation import GELU
@@ -306,12 +307,13 @@ class GPT(Module):
         """Token ids ``[B, T]`` (``T <= block_size``, ids in ``[0, V)``) -> logits ``[B, T, V]``."""
         ids = self._check_ids(ids, "ids")
         self.loss_ready = False
-        x = self.wpe.forward(self.wte.forward(ids))  # [B, T] -> [B, T, C]
-        if self.drop is not None:
-            x = self.drop.forward(x)
-        for block in self.blocks:
-            x = block.forward(x)  # [B, T, C] -> [B, T, C]
-        x = self.ln_f.forward(x)  # [B, T, C]
+        with inside_model():  # every array below is one the model made
+            x = self.wpe.forward(self.wte.forward(ids))  # [B, T] -> [B, T, C]
+            if self.drop is not None:
+                x = self.drop.forward(x)
+            for block in self.blocks:
+                x = block.forward(x)  # [B, T, C] -> [B, T, C]
+            x = self.ln_f.forward(x)  # [B, T, C]
         self.x_final = x
         return matmul_rows(x, self.wte.params["W"].T)  # [B, T, C] @ [C, V] -> [B, T, V]
 
@@ -347,12 +349,13 @@ class GPT(Module):
         dlogits_rows = dlogits_array.reshape(B * T, V)  # [B, T, V] -> [B*T, V]
         self.wte.grads["W"] += dlogits_rows.T @ x.reshape(B * T, C)  # [V, B*T] @ [B*T, C]
         dx = matmul_rows(dlogits_array, E)  # [B, T, V] @ [V, C] -> [B, T, C]
-        dx = self.ln_f.backward(dx)
-        for block in reversed(self.blocks):
-            dx = block.backward(dx)  # [B, T, C] -> [B, T, C]
-        if self.drop is not None:
-            dx = self.drop.backward(dx)
-        self.wte.backward(self.wpe.backward(dx))  # the embedding's gradient adds to the head's
+        with inside_model():  # dlogits was checked; the rest the model makes
+            dx = self.ln_f.backward(dx)
+            for block in reversed(self.blocks):
+                dx = block.backward(dx)  # [B, T, C] -> [B, T, C]
+            if self.drop is not None:
+                dx = self.drop.backward(dx)
+            self.wte.backward(self.wpe.backward(dx))  # adds to the head's gradient
 
     # -- writing ------------------------------------------------------------------------
     def generate(

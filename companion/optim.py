@@ -207,15 +207,24 @@ class Adam(_Optimizer):
             self._adam_update(p, grads[name], self.m[name], self.v[name])
 
     def _adam_update(self, p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray) -> None:
+        """``p -= lr * m_hat / (sqrt(v_hat) + eps)``, computed in place in one scratch array."""
         f = p.dtype.type  # every scalar in the parameter's dtype: float32 stays float32
         beta1, beta2 = f(self.beta1), f(self.beta2)
+        step = np.multiply(g, f(1) - beta1)  # scratch array, [same shape as p]
         m *= beta1
-        m += (f(1) - beta1) * g
+        m += step  # m = beta1 m + (1 - beta1) g
+        np.multiply(g, g, out=step)
+        step *= f(1) - beta2
         v *= beta2
-        v += (f(1) - beta2) * np.square(g)
-        m_hat = m / f(1 - self.beta1**self.t)
-        v_hat = v / f(1 - self.beta2**self.t)
-        p -= f(self.lr) * m_hat / (np.sqrt(v_hat) + f(self.eps))
+        v += step  # v = beta2 v + (1 - beta2) g^2
+        # m_hat = m / (1 - beta1^t) and v_hat = v / (1 - beta2^t): the bias corrections
+        # are two numbers, folded into the scalars instead of dividing m and v
+        np.sqrt(v, out=step)
+        step *= f(1 / np.sqrt(1 - self.beta2**self.t))  # sqrt(v_hat)
+        step += f(self.eps)
+        np.divide(m, step, out=step)
+        step *= f(self.lr / (1 - self.beta1**self.t))
+        p -= step
 
 
 class AdamW(Adam):
@@ -259,7 +268,7 @@ class AdamW(Adam):
         grads = self._grads(grads)
         self.t += 1
         for name, p in self.params.items():
-            p -= p.dtype.type(self.lr * self.weight_decay) * p
+            p *= p.dtype.type(1 - self.lr * self.weight_decay)  # p -= lr * weight_decay * p
             self._adam_update(p, grads[name], self.m[name], self.v[name])
 
 

@@ -26,6 +26,7 @@ from companion._validate import (
     as_ids,
     describe,
     float_dtype,
+    inside_model,
     positive_int,
 )
 from companion.activation import GELU
@@ -303,22 +304,24 @@ class Transformer(Module):
     def encode(self, src_ids: object) -> np.ndarray:
         """Source ids ``[B, S]`` -> the memory ``[B, S, n_embd]``."""
         src_ids = self._src_ids(src_ids)
-        x = self.src_token_embedding.forward(src_ids)  # [B, S] -> [B, S, C]
-        x = self.src_position_embedding.forward(x)  # [B, S, C]
-        for block in self.encoder_blocks:
-            x = block.forward(x)  # [B, S, C]
-        return self.ln_encoder.forward(x)  # [B, S, C]
+        with inside_model():  # every array below is one the model made
+            x = self.src_token_embedding.forward(src_ids)  # [B, S] -> [B, S, C]
+            x = self.src_position_embedding.forward(x)  # [B, S, C]
+            for block in self.encoder_blocks:
+                x = block.forward(x)  # [B, S, C]
+            return self.ln_encoder.forward(x)  # [B, S, C]
 
     def decode(self, tgt_in_ids: object, memory: object) -> np.ndarray:
         """Target ids ``[B, T]`` reading ``memory`` ``[B, S, n_embd]`` -> logits ``[B, T, V]``."""
         memory = _check_sequence(memory, "memory", self.config.n_embd, self.dtype)
         tgt_in_ids = self._tgt_ids(tgt_in_ids, "tgt_in_ids", memory.shape[0], "memory")
-        x = self.tgt_token_embedding.forward(tgt_in_ids)  # [B, T] -> [B, T, C]
-        x = self.tgt_position_embedding.forward(x)  # [B, T, C]
-        for block in self.decoder_blocks:
-            x = block.forward(x, memory)  # [B, T, C]
-        x = self.ln_decoder.forward(x)  # [B, T, C]
-        return self.head.forward(x)  # [B, T, C] -> [B, T, V]
+        with inside_model():  # memory was checked; the rest the model makes
+            x = self.tgt_token_embedding.forward(tgt_in_ids)  # [B, T] -> [B, T, C]
+            x = self.tgt_position_embedding.forward(x)  # [B, T, C]
+            for block in self.decoder_blocks:
+                x = block.forward(x, memory)  # [B, T, C]
+            x = self.ln_decoder.forward(x)  # [B, T, C]
+            return self.head.forward(x)  # [B, T, C] -> [B, T, V]
 
     def forward(self, src_ids: object, tgt_in_ids: object) -> np.ndarray:  # type: ignore[override]
         """Source ids ``[B, S]`` and target ids ``[B, T]`` -> logits ``[B, T, tgt_vocab]``."""
@@ -360,17 +363,18 @@ class Transformer(Module):
         """Add the gradient of the last :meth:`loss` to every parameter's ``grads``."""
         if self._loss is None:
             raise RuntimeError("Transformer.backward needs a call to loss first")
-        dx = self.head.backward(self._loss.backward())  # [B, T, V] -> [B, T, C]
-        dx = self.ln_decoder.backward(dx)  # [B, T, C]
-        dmemory: np.ndarray | float = 0.0
-        for block in reversed(self.decoder_blocks):
-            dx, dmemory_block = block.backward(dx)  # [B, T, C], [B, S, C]
-            dmemory = dmemory + dmemory_block  # every block read the same memory
-        self.tgt_token_embedding.backward(self.tgt_position_embedding.backward(dx))
-        dx = self.ln_encoder.backward(dmemory)  # [B, S, C]
-        for encoder_block in reversed(self.encoder_blocks):
-            dx = encoder_block.backward(dx)  # [B, S, C]
-        self.src_token_embedding.backward(self.src_position_embedding.backward(dx))
+        with inside_model():  # the loss's gradient and what follows the model makes
+            dx = self.head.backward(self._loss.backward())  # [B, T, V] -> [B, T, C]
+            dx = self.ln_decoder.backward(dx)  # [B, T, C]
+            dmemory: np.ndarray | float = 0.0
+            for block in reversed(self.decoder_blocks):
+                dx, dmemory_block = block.backward(dx)  # [B, T, C], [B, S, C]
+                dmemory = dmemory + dmemory_block  # every block read the same memory
+            self.tgt_token_embedding.backward(self.tgt_position_embedding.backward(dx))
+            dx = self.ln_encoder.backward(dmemory)  # [B, S, C]
+            for encoder_block in reversed(self.encoder_blocks):
+                dx = encoder_block.backward(dx)  # [B, S, C]
+            self.src_token_embedding.backward(self.src_position_embedding.backward(dx))
         self._loss = None  # a second backward would add the same gradients twice
 
     def greedy_decode(

@@ -6,13 +6,15 @@ Usage::
     python scripts/execute_notebooks.py book/01_*.ipynb # some of them
 
 Each notebook runs in its own folder, as Jupyter, Binder and nbval run it, with the
-widgets' state stored so that the HTML book can show them. The time of each notebook is
-printed; a notebook that raises is not written.
+widgets' state stored so that the HTML book can show them, and with one BLAS thread, as
+nbval runs it (see ``book/conftest.py``). The time of each notebook is printed; a notebook
+that raises is not written.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +23,8 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The kernels' BLAS threads, as in book/conftest.py: the stored numbers depend on it.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def execute(path: Path, timeout: int) -> float:
@@ -45,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: book/**/*.ipynb")
     parser.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     args = parser.parse_args(argv)
+    os.environ.update(ONE_THREAD)  # the kernels inherit it
     paths = args.notebooks or sorted(
         p for p in (ROOT / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
     )

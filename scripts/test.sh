@@ -7,13 +7,5 @@ cd "$(dirname "$0")/.."
 
 bash scripts/build-book.sh
 
-# With pytest-xdist (-n N), give each worker one BLAS thread: N workers already fill N
-# cores, and multithreaded OpenBLAS on small matrices slows badly when cores are shared.
-for arg in "$@"; do
-  case "$arg" in
-    -n|-n[0-9]*|--numprocesses*)
-      export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-      ;;
-  esac
-done
+# pytest runs with one BLAS thread (pyproject.toml, [tool.pytest.ini_options] env).
 LLM_MYSTERIES_BUILT_HTML="$PWD/_build/html" python -m pytest "$@"

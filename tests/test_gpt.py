@@ -307,3 +307,25 @@ def test_bad_top_k_in_sample_next():
             sample_next([0.0, 1.0, 2.0], 1.0, np.random.default_rng(0), top_k=bad)
     with pytest.raises(TypeError, match=re.escape("top_k must be None or an int in [1, 3]")):
         sample_next([0.0, 1.0, 2.0], 1.0, np.random.default_rng(0), top_k=True)
+
+
+def test_inside_the_model_arrays_are_not_rescanned_but_nan_is_still_caught():
+    from companion._validate import as_float_array, inside_model
+    from companion.layernorm import LayerNorm
+
+    bad = np.array([[1.0, np.nan]])
+    with pytest.raises(ValueError, match=re.escape("x must be finite; got nan at index (0, 1)")):
+        LayerNorm(2).forward(bad)  # a layer called by a reader checks everything
+    with inside_model():
+        assert as_float_array(bad, "x") is bad  # the model's own arrays pass as they are
+        with pytest.raises(ValueError, match=re.escape("x must have shape [any, 3]; got")):
+            as_float_array(bad, "x", shapes=[(None, 3)])  # shapes are still checked
+        with pytest.raises(ValueError, match=re.escape("x must be finite")):
+            as_float_array([1.0, np.nan], "x")  # and anything that is not a float array
+    assert as_float_array(np.ones(2), "x") is not None
+    with pytest.raises(ValueError, match=re.escape("x must be finite")):
+        as_float_array(bad, "x")  # the context is over
+    model = GPT(TINY, rng=0)
+    model.parameters()["blocks.0.fc.W"][0, 0] = np.nan  # a diverged model
+    with pytest.raises(ValueError, match=re.escape("logits must be finite; got nan")):
+        model.loss(np.zeros((1, 3), dtype=int), np.zeros((1, 3), dtype=int))
