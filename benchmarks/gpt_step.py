@@ -45,7 +45,9 @@ import numpy as np
 from companion.gpt import GPT, GPTConfig
 from companion.optim import AdamW
 
-BABY = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
+BABY = GPTConfig(
+    vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=False
+)
 BATCH = 12
 LR, WEIGHT_DECAY = 3e-4, 0.01
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference" / "make_gpt_golden.py"

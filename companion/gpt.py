@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -43,6 +44,17 @@ from companion.module import Module, Sequential
 from companion.multihead import MultiHeadAttention, check_heads
 from companion.positional import PositionalEmbedding
 from companion.residual import Residual
+
+
+class TextTokenizer(Protocol):
+    """What :meth:`GPT.complete` needs of a tokenizer (the character and BPE ones have it)."""
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: list[int]) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -445,6 +457,66 @@ class GPT(Module):
         finally:
             self.train(was_training)
         return out
+
+    def complete(
+        self,
+        tokenizer: TextTokenizer,
+        prompt: str,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        greedy: bool = False,
+        rng: np.random.Generator | int | None = None,
+    ) -> str:
+        """Continue the text ``prompt``: encode it, :meth:`generate`, decode everything.
+
+        Parameters
+        ----------
+        tokenizer : CharTokenizer or BPETokenizer
+            The tokenizer the model was trained with (a checkpoint holds it).
+        prompt : str
+            At least one character, every one known to the tokenizer.
+        max_new_tokens, temperature, top_k, greedy, rng
+            As for :meth:`generate`.
+
+        Returns
+        -------
+        str
+            The prompt followed by the new text.
+
+        Raises
+        ------
+        ValueError
+            If the prompt is empty or has characters the tokenizer does not know (they are
+            named), or for the reasons of :meth:`generate`.
+
+        Examples
+        --------
+        >>> from companion.char_tokenizer import CharTokenizer
+        >>> tok = CharTokenizer("ab")
+        >>> model = GPT(GPTConfig(vocab_size=2, block_size=4, n_layer=1, n_head=1, n_embd=4), rng=0)
+        >>> len(model.complete(tok, "ab", 3, greedy=True))
+        5
+
+        Notes
+        -----
+        Taught in chapter 15, The GPT architecture.
+        """
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be a str; got {describe(prompt)}")
+        if not prompt:
+            raise ValueError("prompt must hold at least one character; got an empty string")
+        if getattr(tokenizer, "vocab_size", None) != self.config.vocab_size:
+            raise ValueError(
+                f"tokenizer must have the model's vocab_size {self.config.vocab_size}; "
+                f"got {describe(tokenizer)}"
+            )
+        try:
+            ids = tokenizer.encode(prompt)
+        except ValueError as error:  # "text has characters the tokenizer does not know: ..."
+            raise ValueError(str(error).replace("text has", "prompt has", 1)) from None
+        out = self.generate([ids], max_new_tokens, temperature, top_k, greedy, rng)
+        return tokenizer.decode(out[0].tolist())
 
     def __repr__(self) -> str:
         c = self.config

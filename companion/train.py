@@ -721,7 +721,12 @@ def build_parser() -> argparse.ArgumentParser:
         other = _TRANSFORMER_DEFAULTS.get(name)
         helps = f"{value}" + (f"; transformer {other}" if other is not None else " (gpt only)")
         add(f"--{name.replace('_', '-')}", type=type(value), default=None, help=helps)
-    add("--bias", action=argparse.BooleanOptionalAction, default=None, help="True (gpt only)")
+    add(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="False, as nanoGPT (gpt only)",
+    )
     for name, value in _TASK_DEFAULTS.items():
         add(f"--{name.replace('_', '-')}", type=int, default=None, help=f"{value} (transformer)")
     for field in dataclasses.fields(TrainOptions):
@@ -773,7 +778,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
             n_train = int(len(text) * 0.9)  # learn the merges from the training part only
             tokenizer = make_tokenizer(text[:n_train], "bpe", args.vocab_size)
         sizes = {name: given.get(name, value) for name, value in _CONFIG_DEFAULTS.items()}
-        config = GPTConfig(vocab_size=tokenizer.vocab_size, bias=given.get("bias", True), **sizes)
+        config = GPTConfig(vocab_size=tokenizer.vocab_size, bias=given.get("bias", False), **sizes)
         run = {}
     options = _options(args, run, given)
     print(f"{GPT(config, rng=0)!r}; {len(text):,} characters, tokenizer {tokenizer!r}")

@@ -329,3 +329,30 @@ def test_inside_the_model_arrays_are_not_rescanned_but_nan_is_still_caught():
     model.parameters()["blocks.0.fc.W"][0, 0] = np.nan  # a diverged model
     with pytest.raises(ValueError, match=re.escape("logits must be finite; got nan")):
         model.loss(np.zeros((1, 3), dtype=int), np.zeros((1, 3), dtype=int))
+
+
+def test_complete_continues_a_text_prompt_and_names_unknown_characters():
+    from companion.char_tokenizer import CharTokenizer
+
+    tokenizer = CharTokenizer("abcdefghijk")  # 11 characters: TINY's vocabulary
+    model = GPT(TINY, rng=0)
+    text = model.complete(tokenizer, "abc", 5, greedy=True)
+    ids = model.generate([tokenizer.encode("abc")], 5, greedy=True)[0]
+    assert text == tokenizer.decode(ids.tolist()) and text.startswith("abc") and len(text) == 8
+    sampled = model.complete(tokenizer, "abc", 5, temperature=0.8, top_k=3, rng=1)
+    assert sampled == model.complete(tokenizer, "abc", 5, temperature=0.8, top_k=3, rng=1)
+    message = "prompt has characters the tokenizer does not know: 'z', '!'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.complete(tokenizer, "abz!", 3, greedy=True)
+    with pytest.raises(ValueError, match=re.escape("prompt must hold at least one character")):
+        model.complete(tokenizer, "", 3, greedy=True)
+    with pytest.raises(TypeError, match=re.escape("prompt must be a str; got")):
+        model.complete(tokenizer, [1, 2], 3, greedy=True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=re.escape("tokenizer must have the model's vocab_size")):
+        model.complete(CharTokenizer("ab"), "ab", 3, greedy=True)
+    with pytest.raises(ValueError, match=re.escape("temperature must be a finite number > 0")):
+        model.complete(tokenizer, "abc", 3, temperature=0.0, rng=0)
+    with pytest.raises(ValueError, match=re.escape("max_new_tokens must be an int >= 0; got -2")):
+        model.complete(tokenizer, "abc", -2, greedy=True)
+    with pytest.raises(ValueError, match=re.escape("top_k must be None or an int in [1, 11]")):
+        model.complete(tokenizer, "abc", 3, top_k=12, rng=0)

@@ -94,7 +94,8 @@ def torch_forward(
     """The GPT in PyTorch, from a dict of weight tensors named as in the companion.
 
     Weights are ``[n_in, n_out]`` as in the companion, so every layer is ``x @ W + b``;
-    ``config`` needs ``n_embd``, ``n_head`` and ``n_layer`` (dropout is 0, biases are on).
+    ``config`` needs ``n_embd``, ``n_head`` and ``n_layer`` (dropout is 0; the biases of
+    ``W_o``, ``fc`` and ``proj`` are added when ``w`` has them).
     ``benchmarks/gpt_step.py`` times this function too.
     """
     F = torch.nn.functional
@@ -106,6 +107,9 @@ def torch_forward(
     def ln(x: Any, name: str) -> Any:
         return F.layer_norm(x, (C,), w[name + ".gamma"], w[name + ".beta"], eps=1e-5)
 
+    def bias(x: Any, name: str) -> Any:  # a model made with bias=False has none
+        return x + w[name] if name in w else x
+
     def heads(x: Any) -> Any:
         return x.view(Bt, Tt, nh, hs).transpose(1, 2)  # [B, T, C] -> [B, nh, T, hs]
 
@@ -116,10 +120,10 @@ def torch_forward(
         q, k, v = (heads(h @ w[p + f"attn.W_{n}"]) for n in "qkv")  # [B, nh, T, hs]
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # [B, nh, T, hs]
         y = y.transpose(1, 2).reshape(Bt, Tt, C)  # [B, nh, T, hs] -> [B, T, C]
-        x = x + y @ w[p + "attn.W_o"] + w[p + "attn.b_o"]
+        x = x + bias(y @ w[p + "attn.W_o"], p + "attn.b_o")
         h = ln(x, p + "ln_2")
-        h = F.gelu(h @ w[p + "fc.W"] + w[p + "fc.b"], approximate="tanh")  # [B, T, 4C]
-        x = x + h @ w[p + "proj.W"] + w[p + "proj.b"]  # [B, T, 4C] -> [B, T, C]
+        h = F.gelu(bias(h @ w[p + "fc.W"], p + "fc.b"), approximate="tanh")  # [B, T, 4C]
+        x = x + bias(h @ w[p + "proj.W"], p + "proj.b")  # [B, T, 4C] -> [B, T, C]
     x = ln(x, "ln_f")
     logits = x @ w["wte.W"].T  # [B, T, C] @ [C, V] -> [B, T, V]
     loss = F.cross_entropy(logits.reshape(Bt * Tt, V), targets.reshape(Bt * Tt))
