@@ -231,3 +231,15 @@ def test_the_progress_bar_shows_the_loss_and_the_learning_rate(capsys):
     assert "20/20" in err and "loss=" in err
     assert "lr=1.10e-03" in err  # step 19: 1e-3 + 0.5 * 9e-3 * (1 + cos(pi * 14 / 15))
     assert "step 20: train loss" in out
+
+
+def test_the_command_line_trains_with_the_bpe_tokenizer(tmp_path):
+    args = ["--tokenizer", "bpe", "--vocab-size", "260", "--n-layer", "1", "--n-embd", "16"]
+    args += ["--n-head", "2", "--block-size", "8", "--batch-size", "2", "--eval-iters", "1"]
+    args += ["--warmup-iters", "1", "--max-iters", "2", "--eval-interval", "2", "--no-progress"]
+    history = main([*args, "--out-dir", str(tmp_path), "--name", "bpe"])
+    assert [r["step"] for r in history] == [0, 2]
+    model, tokenizer, info = load_checkpoint(tmp_path / "bpe.npz")
+    assert tokenizer.vocab_size == 260 == info["config"]["vocab_size"]
+    assert tokenizer.decode(tokenizer.encode("ROMEO: thou art")) == "ROMEO: thou art"
+    assert info["config"]["bias"] is False  # nanoGPT's default
