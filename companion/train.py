@@ -266,6 +266,18 @@ def _optimizers(model: Model, options: TrainOptions) -> list[AdamW]:
     return groups
 
 
+def _optimizers_and_batches(
+    model: Model, options: TrainOptions, resumed: dict[str, Any] | None
+) -> tuple[list[AdamW], np.random.Generator]:
+    """The optimisers and the batch generator of the run, in their saved state if resumed."""
+    optimizers = _optimizers(model, options)
+    batch_rng = np.random.default_rng(options.seed + 1)
+    if resumed is not None:
+        restore_optimizers(optimizers, resumed["optimizers"])
+        batch_rng.bit_generator.state = resumed["extra"]["batch_rng"]
+    return optimizers, batch_rng
+
+
 def _run_options(options: TrainOptions) -> dict[str, Any]:
     """The options that define the run, with the schedule's defaults filled in."""
     run = {name: getattr(options, name) for name in RUN_OPTIONS}
@@ -330,11 +342,9 @@ def train(
         )
     ids = np.array(tokenizer.encode(text), dtype=np.int64)  # [N]
     train_ids, val_ids = train_val_split(ids, 0.1)
-    batch_rng = np.random.default_rng(options.seed + 1)
-    optimizers = _optimizers(model, options)
-    if options.resume is not None:
-        restore_optimizers(optimizers, info["optimizers"])
-        batch_rng.bit_generator.state = info["extra"]["batch_rng"]
+    resumed = info if options.resume is not None else None
+    optimizers, batch_rng = _optimizers_and_batches(model, options, resumed)
+    if resumed is not None:
         if model.drop is not None:  # every dropout layer shares the model's generator
             model.drop.rng.bit_generator.state = info["extra"]["dropout_rng"]
     dropout_rng = model.drop.rng if model.drop is not None else None
@@ -504,11 +514,8 @@ def train_transformer(
             )
     else:
         model = Transformer(config, rng=options.seed)
-    batch_rng = np.random.default_rng(options.seed + 1)
-    optimizers = _optimizers(model, options)
-    if options.resume is not None:
-        restore_optimizers(optimizers, info["optimizers"])
-        batch_rng.bit_generator.state = info["extra"]["batch_rng"]
+    resumed = info if options.resume is not None else None
+    optimizers, batch_rng = _optimizers_and_batches(model, options, resumed)
 
     def measure() -> dict[str, float]:
         kwargs = {"batch_size": options.batch_size, "eval_iters": options.eval_iters}
