@@ -309,3 +309,32 @@ def test_the_archive_is_a_plain_zip_of_npy_files(tmp_path):
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
     assert all(name.endswith(".npy") for name in names) and f"{META_KEY}.npy" in names
+
+
+def test_a_transformer_checkpoint_is_checked_like_a_gpt_one(tmp_path):
+    from companion.checkpoint import load_transformer_checkpoint
+    from companion.data.number_words import NumberWords
+    from companion.transformer import Transformer, TransformerConfig
+
+    task = NumberWords(2)
+    config = TransformerConfig(11, 24, 2, task.tgt_block_size, n_layer=1, n_head=2, n_embd=8)
+    model = Transformer(config, rng=0)
+    path = save_checkpoint(tmp_path / "t.npz", model, tokenizer=(task.source, task.target), step=1)
+    loaded, (source, target), info = load_transformer_checkpoint(path)
+    for name, p in model.parameters().items():
+        np.testing.assert_array_equal(loaded.parameters()[name], p)
+    assert (source.alphabet, target.alphabet) == (task.source.alphabet, task.target.alphabet)
+    assert info["config"]["tgt_block_size"] == task.tgt_block_size
+    name = "decoder_blocks.0.cross_attention.W_k"
+    assert name in model.parameters()
+    wider = rewrite(path, tmp_path / "w.npz", lambda a: a.__setitem__(name, np.zeros((9, 8))))
+    message = f"parameter {name!r} must have shape (8, 8) for the saved config; got (9, 8)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_transformer_checkpoint(wider)
+    missing = rewrite(path, tmp_path / "m.npz", lambda a: a.pop("head.W"))
+    with pytest.raises(ValueError, match=re.escape("missing ['head.W']")):
+        load_transformer_checkpoint(missing)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ValueError, match=re.escape("is not a readable .npz checkpoint")):
+        load_transformer_checkpoint(cut)
