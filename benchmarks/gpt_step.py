@@ -12,10 +12,15 @@ weights, with ``torch.optim.AdamW``. Both use the same number of threads: the nu
 NumPy's BLAS uses (read with threadpoolctl when installed, otherwise ``os.cpu_count()``).
 The two are timed in alternation, step after step, so a busy machine slows both alike;
 the script prints the median of each, the ratio, and the fraction of the machine's
-float32 matrix-multiply peak (a large ``np.matmul``) that a step reaches. On a machine
-where other processes are busy, ``--threads 1`` gives steadier numbers. The script sets
-``OMP_WAIT_POLICY=PASSIVE`` (unless set already) before it imports PyTorch, so that
-PyTorch's idle threads do not spin while the companion runs.
+float32 matrix-multiply peak (a large ``np.matmul``) that a step reaches.
+
+Compare with ``--threads 1``. With more threads the two libraries' thread pools get in each
+other's way in one process: the script sets ``OMP_WAIT_POLICY=PASSIVE`` (unless set
+already) before it imports PyTorch, so that PyTorch's idle threads do not spin while the
+companion runs, but then they must wake up for every operation. On a 2-core machine that
+made PyTorch's step slower with 2 threads than with 1 (76 ms against 51 ms), while each
+library alone in its own process took 36-40 ms (PyTorch) and 60 ms (the companion) with
+2 threads. The script says so when run with more than one thread.
 
 FLOPs of one step (multiply and add count as 2; the usual estimate, as in nanoGPT's
 ``estimate_mfu``)::
@@ -195,6 +200,11 @@ def main() -> None:
     if "pytorch" in median:
         ratio = median["companion"] / median["pytorch"]
         print(f"companion / pytorch: {ratio:.2f} (above 1: the companion is slower)")
+        if threads > 1:
+            print(
+                f"note: with {threads} threads both thread pools share one process, which "
+                "slows PyTorch's steps; compare with --threads 1 (see the docstring)"
+            )
 
 
 if __name__ == "__main__":
