@@ -6,10 +6,11 @@ Run from the repository root (PyTorch is optional; without it only the companion
 
 A step is: zero the gradients, forward, loss, backward, AdamW step, for the "baby"
 configuration (4 layers, 4 heads, width 128, block 64, vocabulary 65, batch 12, float32,
-dropout 0, no biases in the linear layers, as nanoGPT's). PyTorch runs the model of ``tests/reference/make_gpt_golden.py`` (the same
-architecture, checked against the companion to float precision there) from the same
-weights, with ``torch.optim.AdamW``. Both use the same number of threads: the number
-NumPy's BLAS uses (read with threadpoolctl when installed, otherwise ``os.cpu_count()``).
+dropout 0, no biases in the linear layers, as nanoGPT's). PyTorch runs the model of
+``tests/reference/make_gpt_golden.py`` (the same architecture, checked against the
+companion to float precision there) from the same weights, with ``torch.optim.AdamW``.
+Both use the same number of threads: the number NumPy's BLAS uses (read with
+threadpoolctl when installed, otherwise ``os.cpu_count()``).
 The two are timed in alternation, step after step, so a busy machine slows both alike;
 the script prints the median of each, the ratio, and the fraction of the machine's
 float32 matrix-multiply peak (a large ``np.matmul``) that a step reaches.
