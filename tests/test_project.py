@@ -126,7 +126,8 @@ def _run(*command):
 
 
 def test_ruff_is_clean_on_the_package_and_tests():
-    result = _run(sys.executable, "-m", "ruff", "check", "companion", "tests", "scripts", "_ext")
+    folders = ("companion", "tests", "scripts", "_ext", "benchmarks")
+    result = _run(sys.executable, "-m", "ruff", "check", *folders)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
