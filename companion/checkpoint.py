@@ -233,7 +233,7 @@ def load_transformer_checkpoint(
         if tokenizer.vocab_size != size:
             raise ValueError(
                 f"{file}: the {side} tokenizer has {tokenizer.vocab_size} tokens but the "
-                f"model's {side[:3] if side == 'source' else 'tgt'}_vocab_size is {size}"
+                f"model's {'src' if side == 'source' else 'tgt'}_vocab_size is {size}"
             )
         pair.append(tokenizer)
     return model, (pair[0], pair[1]), info

@@ -338,3 +338,27 @@ def test_a_transformer_checkpoint_is_checked_like_a_gpt_one(tmp_path):
     cut.write_bytes(path.read_bytes()[:300])
     with pytest.raises(ValueError, match=re.escape("is not a readable .npz checkpoint")):
         load_transformer_checkpoint(cut)
+
+
+def test_a_transformer_tokenizer_of_another_size_is_refused(tmp_path):
+    import json as json_module
+
+    from companion.checkpoint import load_transformer_checkpoint
+    from companion.data.number_words import NumberWords
+    from companion.transformer import Transformer, TransformerConfig
+
+    task = NumberWords(2)
+    config = TransformerConfig(11, 24, 2, task.tgt_block_size, n_layer=1, n_head=2, n_embd=8)
+    path = save_checkpoint(
+        tmp_path / "t.npz", Transformer(config, rng=0), tokenizer=(task.source, task.target), step=0
+    )
+
+    def widen_source(arrays: dict) -> None:
+        meta = json_module.loads(arrays[META_KEY].tobytes().decode("utf-8"))
+        meta["tokenizer"]["source"]["json"]["chars"].append("~")  # 12 characters
+        arrays[META_KEY] = np.frombuffer(json_module.dumps(meta).encode(), dtype=np.uint8)
+
+    wide = rewrite(path, tmp_path / "w.npz", widen_source)
+    message = "the source tokenizer has 12 tokens but the model's src_vocab_size is 11"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_transformer_checkpoint(wide)
