@@ -165,15 +165,10 @@ class MultiHeadAttention(Module):
             v = split_heads(qkv[..., 2 * C :], nh)  # [B, T, C] -> [B, nh, T, hs]
         else:
             context = context.astype(self.dtype, copy=False)
-            q = split_heads(
-                matmul_rows(x, p["W_q"]), nh
-            )  # [B, T, C] -> [B, T, C] -> [B, nh, T, hs]
-            k = split_heads(
-                matmul_rows(context, p["W_k"]), nh
-            )  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
-            v = split_heads(
-                matmul_rows(context, p["W_v"]), nh
-            )  # [B, S, C] -> [B, S, C] -> [B, nh, S, hs]
+            # q: [B, T, C] -> [B, nh, T, hs]; k and v: [B, S, C] -> [B, nh, S, hs]
+            q = split_heads(matmul_rows(x, p["W_q"]), nh)
+            k = split_heads(matmul_rows(context, p["W_k"]), nh)
+            v = split_heads(matmul_rows(context, p["W_v"]), nh)
         heads, u = _attention(q, k, v, self.causal)  # [B, nh, T, hs], [B, nh, T, S]
         concat = merge_heads(heads)  # [B, nh, T, hs] -> [B, T, C]
         out = matmul_rows(concat, p["W_o"])  # [B, T, C] @ [C, C] -> [B, T, C]
@@ -199,9 +194,8 @@ class MultiHeadAttention(Module):
         dout2 = dout.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
         g["W_o"] += concat.reshape(B * T, C).T @ dout2  # [C, B*T] @ [B*T, C] -> [C, C]
         g["b_o"] += dout2.sum(axis=0)  # [B*T, C] -> [C]
-        dheads = split_heads(
-            matmul_rows(dout, p["W_o"].T), self.n_head
-        )  # [B, T, C] -> [B, nh, T, hs]
+        dconcat = matmul_rows(dout, p["W_o"].T)  # [B, T, C] @ [C, C] -> [B, T, C]
+        dheads = split_heads(dconcat, self.n_head)  # [B, T, C] -> [B, nh, T, hs]
         dq, dk, dv = _attention_backward(dheads, q, k, v, u)  # [B, nh, T|S|S, hs]
         x2 = x.reshape(B * T, C)  # [B, T, C] -> [B*T, C]
         if self._self_attention:  # the three gradients side by side, as in the forward pass
