@@ -1,47 +1,47 @@
 """The companion package of *LLM Mysteries*: every idea of the book in plain NumPy.
 
-Each module holds one concept and names the chapter that teaches it.
+The package is laid out by role; each module holds one idea and names the chapter that
+teaches it:
 
-Part I, a simple neural network
-    :mod:`~companion.network` (chapter 1), :mod:`~companion.activation` and
-    :mod:`~companion.softmax` (chapter 2), :mod:`~companion.drawing`,
-    :mod:`~companion.widgets`.
-Part II, training
-    :mod:`~companion.loss`, :mod:`~companion.gradcheck`, :mod:`~companion.module`,
-    :mod:`~companion.linear`, :mod:`~companion.optim`, :mod:`~companion.widgets_training`
-    (chapter 3), :mod:`~companion.gradient_flow` (chapter 4).
-Part III, generating language
-    :mod:`~companion.char_tokenizer`, :mod:`~companion.data`, :mod:`~companion.generation`
-    (chapter 5).
-Part IV, why LLMs work so well
-    :mod:`~companion.embedding` (6), :mod:`~companion.bpe`, :mod:`~companion.widgets_tokens`
-    (7),
-    :mod:`~companion.attention` (8), :mod:`~companion.residual` (10),
-    :mod:`~companion.layernorm` (11), :mod:`~companion.dropout` (12),
-    :mod:`~companion.multihead` (13), :mod:`~companion.positional` (14).
-Part V, architectures
-    :mod:`~companion.gpt` (15), :mod:`~companion.cross_attention` and
-    :mod:`~companion.transformer` (16).
-Exercises
-    :func:`companion.exercises.check`.
+``companion.layers``
+    The layers and their gradient checks: linear, activations, softmax, losses,
+    embeddings, attention, residual connections, layer normalization, dropout.
+``companion.models``
+    What the layers make: the leaf/flower network, the GPT, the Transformer, and the
+    loop that writes text with them.
+``companion.tokenizers``
+    Text to token ids and back: one id per character, or byte-pair encoding.
+``companion.data``
+    The texts and tasks to train on, and the batches a training loop reads.
+``companion.train``
+    Optimisers, the training loop, checkpoints and the command ``python -m
+    companion.train``.
+``companion.aids``
+    The book's drawings, widgets and exercise checkers.
+
+Everything the chapters use can be imported from ``companion`` itself, for example
+``from companion import Linear, softmax, GPT``.
 """
 
-from companion.activation import GELU, ReLU, gelu, logistic, relu
-from companion.attention import SelfAttention, scaled_dot_product_attention
-from companion.bpe import BPETokenizer
-from companion.char_tokenizer import CharTokenizer
-from companion.cross_attention import CrossAttention
-from companion.dropout import Dropout
-from companion.embedding import Embedding
-from companion.generation import generate, sample_next
-from companion.gpt import GPT, GPTConfig
-from companion.gradcheck import gradcheck, numerical_gradient
-from companion.layernorm import LayerNorm
-from companion.linear import Linear
-from companion.loss import CrossEntropyLoss, MSELoss, cross_entropy, mean_squared_error
-from companion.module import Module, Sequential
-from companion.multihead import MultiHeadAttention
-from companion.network import (
+from companion.aids.exercises import check
+from companion.data import get_batch, nursery_rhymes, tiny_shakespeare, train_val_split
+from companion.layers.activations import GELU, ReLU, gelu, gelu_grad, logistic, relu
+from companion.layers.attention import SelfAttention, attention, attention_backward, causal_mask
+from companion.layers.cross_attention import CrossAttention
+from companion.layers.dropout import Dropout
+from companion.layers.embedding import Embedding
+from companion.layers.gradcheck import gradcheck, numerical_gradient, relative_error
+from companion.layers.layernorm import LayerNorm
+from companion.layers.linear import Linear
+from companion.layers.losses import CrossEntropyLoss, MSELoss, cross_entropy, mean_squared_error
+from companion.layers.module import Module, Sequential
+from companion.layers.multihead import MultiHeadAttention, merge_heads, split_heads
+from companion.layers.positional import PositionalEmbedding, sinusoidal_encoding
+from companion.layers.residual import Residual
+from companion.layers.softmax import log_softmax, softmax
+from companion.models.generate import generate, sample_next, softmax_with_temperature
+from companion.models.gpt import GPT, GPTConfig
+from companion.models.network import (
     LEAF,
     SUNFLOWER,
     ForwardPass,
@@ -51,18 +51,19 @@ from companion.network import (
     interpret,
     leaf_flower_network,
 )
-from companion.optim import SGD, Adam, AdamW, clip_grad_norm, lr_schedule
-from companion.positional import PositionalEmbedding, sinusoidal_encoding
-from companion.residual import Residual
-from companion.softmax import log_softmax, softmax
-from companion.transformer import Transformer, TransformerConfig
+from companion.models.transformer import Transformer, TransformerConfig
+from companion.tokenizers.bpe import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BPETokenizer
+from companion.tokenizers.char import CharTokenizer, letter_number
+from companion.train.checkpoint import load_checkpoint, save_checkpoint
+from companion.train.optim import SGD, Adam, AdamW, clip_grad_norm, lr_schedule
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "GELU",
     "GPT",
-    "GPTConfig",
+    "GPT2_SPLIT_PATTERN",
+    "GPT4_SPLIT_PATTERN",
     "LEAF",
     "SGD",
     "SUNFLOWER",
@@ -75,6 +76,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "ForwardPass",
+    "GPTConfig",
     "LayerNorm",
     "Linear",
     "MSELoss",
@@ -88,23 +90,38 @@ __all__ = [
     "Sequential",
     "Transformer",
     "TransformerConfig",
+    "attention",
+    "attention_backward",
+    "causal_mask",
+    "check",
     "clip_grad_norm",
     "collapse",
     "cross_entropy",
     "forward",
     "gelu",
+    "gelu_grad",
     "generate",
+    "get_batch",
     "gradcheck",
     "interpret",
     "leaf_flower_network",
+    "letter_number",
+    "load_checkpoint",
     "log_softmax",
     "logistic",
     "lr_schedule",
     "mean_squared_error",
+    "merge_heads",
     "numerical_gradient",
+    "nursery_rhymes",
+    "relative_error",
     "relu",
-    "scaled_dot_product_attention",
-    "sinusoidal_encoding",
     "sample_next",
+    "save_checkpoint",
+    "sinusoidal_encoding",
     "softmax",
+    "softmax_with_temperature",
+    "split_heads",
+    "tiny_shakespeare",
+    "train_val_split",
 ]

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from companion._validate import describe, positive_int
+from companion.checks import describe, positive_int
 
 
 def train_val_split(data: object, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

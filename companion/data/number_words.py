@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from companion._validate import as_generator, describe, positive_int
-from companion.char_tokenizer import CharTokenizer
+from companion.checks import as_generator, describe, positive_int
+from companion.tokenizers.char import CharTokenizer
 
 #: The numbers the task covers: 0 <= n < LIMIT.
 LIMIT = 1_000_000

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from companion._validate import describe
+from companion.checks import describe
 
 _TEXTS = {
     "Humpty Dumpty": """\

