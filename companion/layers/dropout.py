@@ -70,17 +70,22 @@ class Dropout(Module):
         return self.forward(as_array(x, "x"))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.training:
-            keep = self.rng.random(x.shape) >= self.p_drop  # True with probability 1 - p
-            scale = 1 / (1 - self.p_drop) if self.scale_at == "training" else 1.0
-            self.multiplier = keep * x.dtype.type(scale)  # 0 where dropped
-        else:
-            scale = 1 - self.p_drop if self.scale_at == "inference" else 1.0
-            self.multiplier = x.dtype.type(scale)  # every number kept
+        p, f = self.p_drop, x.dtype.type
+        self.multiplier: np.ndarray | np.floating | None = None  # None: x passes unchanged
+        if self.training and p > 0:
+            keep = self.rng.random(x.shape) >= p  # True with probability 1 - p
+            scale = 1 / (1 - p) if self.scale_at == "training" else 1.0
+            self.multiplier = keep * f(scale)  # 0 where dropped, scale where kept
+        elif not self.training and self.scale_at == "inference":
+            self.multiplier = f(1 - p)  # everything kept, scaled down
+        if self.multiplier is None:
+            return x
         out: np.ndarray = x * self.multiplier
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self.multiplier is None:
+            return dout
         dx: np.ndarray = dout * self.multiplier  # the same numbers as forward
         return dx
 

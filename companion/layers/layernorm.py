@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion.checks import as_array, flag, float_dtype, number, positive_int
+from companion.layers import fast
 from companion.layers.module import Module
 
 
@@ -41,9 +42,9 @@ class LayerNorm(Module):
     ``mean`` and ``std`` are the article's M and D: each number ``x`` becomes
     ``(x - M) / D``. Here ``D = sqrt(var + eps)`` with ``var = mean((x - M)^2)`` (dividing
     by ``n_embd``, not ``n_embd - 1``), as GPT-2 and PyTorch do. The two means are taken
-    in float64, so that a float32 vector of numbers as large as 1e20, whose squares do not
-    fit in float32, is still normalized. With ``x_hat = (x - M) / D`` and
-    ``g = dout * gamma``, the backward pass is
+    by :func:`companion.layers.fast.mean_and_std`: faster, and in float64 when a float32
+    vector holds numbers so large (1e20) that their squares do not fit in float32. With
+    ``x_hat = (x - M) / D`` and ``g = dout * gamma``, the backward pass is
     ``dx = (g - mean(g) - x_hat * mean(g * x_hat)) / D``.
 
     Taught in chapter 11, Layer normalization.
@@ -65,10 +66,8 @@ class LayerNorm(Module):
         return self.forward(as_array(x, "x", shape=(..., self.n_embd), dtype=self.dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        mean = x.mean(axis=-1, keepdims=True, dtype=np.float64)  # M, [..., 1]
-        var = np.square(x - mean).mean(axis=-1, keepdims=True)  # D^2 without eps, [..., 1]
-        self.std = np.sqrt(var + self.eps).astype(x.dtype)  # D, [..., 1]
-        self.x_hat = ((x - mean) / self.std).astype(x.dtype)  # mean 0, spread 1, [..., C]
+        mean, self.std = fast.mean_and_std(x, self.eps)  # M and D, [..., 1] each
+        self.x_hat = (x - mean) / self.std  # mean 0, spread 1, [..., C]
         out: np.ndarray = self.x_hat * self.params["gamma"]  # scale, [..., C]
         if "beta" in self.params:
             out += self.params["beta"]  # and shift
@@ -81,8 +80,8 @@ class LayerNorm(Module):
         if "beta" in self.params:
             self.grads["beta"] += dout_rows.sum(axis=0)  # [N, C] -> [C]
         g = dout * self.params["gamma"]  # d loss / d x_hat, [..., C]
-        g_mean = g.mean(axis=-1, keepdims=True)  # [..., 1]
-        gx_mean = (g * x_hat).mean(axis=-1, keepdims=True)  # [..., 1]
+        g_mean = fast.row_sum(g) / C  # mean(g), [..., 1]
+        gx_mean = fast.row_sum(g, x_hat) / C  # mean(g * x_hat), [..., 1]
         dx: np.ndarray = (g - g_mean - x_hat * gx_mean) / self.std  # [..., C]
         return dx
 

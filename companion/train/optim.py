@@ -109,7 +109,8 @@ class SGD(Optimizer):
 
     def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         b = self.velocity[name]
-        b[...] = self.momentum * b + g  # b = mu * b + g
+        b *= self.momentum
+        b += g  # b = mu * b + g, in place
         p -= self.lr * b
 
 
@@ -162,9 +163,11 @@ class Adam(Optimizer):
 
     def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         m, v, t = self.m[name], self.v[name], self.t
-        m[...] = self.beta1 * m + (1 - self.beta1) * g  # average gradient
-        v[...] = self.beta2 * v + (1 - self.beta2) * g * g  # average squared gradient
-        m_hat = m / (1 - self.beta1**t)  # bias corrections
+        m *= self.beta1
+        m += (1 - self.beta1) * g  # m = beta1 m + (1 - beta1) g, in place
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g  # v = beta2 v + (1 - beta2) g^2, in place
+        m_hat = m / (1 - self.beta1**t)  # bias corrections: m and v start at 0
         v_hat = v / (1 - self.beta2**t)
         p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
