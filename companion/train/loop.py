@@ -253,9 +253,8 @@ def _saver(
         raise NotADirectoryError(f"out_dir {folder} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     remove_temporaries(folder, options.name)  # left by a run that was killed while writing
-    run_options = {
-        k: v for k, v in dataclasses.asdict(options).items() if k not in ("out_dir", "name")
-    }
+    run_options = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("out_dir", "name")}
+    run_options |= {"min_lr": options.final_lr, "lr_decay_iters": options.decay_iters}  # as run
 
     def save(step: int, final: bool) -> None:
         last = history[-1] if history else {}

@@ -1,22 +1,21 @@
-"""Golden values for ``companion/gpt.py`` from PyTorch: logits, loss and every gradient.
+"""Golden values for the companion's GPT from PyTorch: logits, loss and every gradient.
 
 Run from the repository root, with a Python where PyTorch is installed (PyTorch is not a
-requirement of the course; a separate environment is enough)::
+requirement of the course; a separate environment is enough, see ``benchmarks/README.md``)::
 
     python tests/reference/make_gpt_golden.py
 
-It builds a small GPT in the companion, gives it fixed random weights, writes the same
-weights into the PyTorch model below (written out here, mirroring the companion: pre-LN
-blocks, causal multi-head attention without biases on ``W_q, W_k, W_v``, GELU in its tanh
-approximation, LayerNorm with ``eps = 1e-5``, the head tied to the token table), runs one
-fixed batch through it in float64 and in float32, and saves the weights, the batch, the
-logits, the loss and the gradient of every parameter (by the companion's dotted names) to
-``tests/reference/gpt_golden.npz``. ``tests/test_gpt_golden.py`` reads that file and needs
-no PyTorch. The script also prints how far the companion is from PyTorch.
+For two small GPTs, one with ``bias=False`` (no bias and no layer-norm shift anywhere, as
+nanoGPT's baby GPT) and one with ``bias=True``, it draws fixed random weights, writes them
+into the PyTorch model below, runs one fixed batch through it in float64 and in float32,
+and saves the weights, the batch, the logits, the loss and the gradient of every parameter
+(by the companion's dotted names) to ``tests/reference/gpt_golden.npz``.
+``tests/test_gpt_golden.py`` reads that file and needs no PyTorch.
 
-The PyTorch side uses PyTorch's own ``layer_norm``, ``scaled_dot_product_attention``,
-``gelu`` and ``cross_entropy`` and autograd, so nothing of the companion is reused.
-Without PyTorch the script prints a message and exits with status 0.
+The PyTorch model is written here from PyTorch's own pieces (``layer_norm``,
+``scaled_dot_product_attention``, ``gelu``, ``cross_entropy``) and autograd; it reuses
+nothing of the companion except the parameter names and shapes, so the goldens check the
+companion's arithmetic. ``benchmarks/`` times and trains the same model.
 """
 
 from __future__ import annotations
@@ -27,65 +26,67 @@ from typing import Any
 
 import numpy as np
 
-from companion.gpt import GPT, GPTConfig
-
-#: The model: small, but every size differs so a swapped axis shows.
+#: The models: small, but every size differs so that a swapped axis shows.
 CONFIG = {"vocab_size": 13, "block_size": 8, "n_layer": 2, "n_head": 2, "n_embd": 16}
-#: The batch: B sequences of T tokens (T < block_size, so one position row gets no gradient).
+VARIANTS = {"nobias": False, "bias": True}
+#: The batch: B sequences of T tokens (T < block_size: one position row gets no gradient).
 B, T = 3, 7
 SEED = 2024
 OUT = Path(__file__).with_name("gpt_golden.npz")
 
 
-def golden_weights(seed: int = SEED) -> dict[str, np.ndarray]:
-    """Every parameter of the companion GPT, drawn so that none has its default value.
+def parameter_shapes(config: dict[str, Any], bias: bool) -> dict[str, tuple[int, ...]]:
+    """Every parameter of the GPT by the companion's name, written out from the sizes."""
+    C, V, L = config["n_embd"], config["vocab_size"], config["n_layer"]
+    shapes: dict[str, tuple[int, ...]] = {"wte.W": (V, C), "wpe.W": (config["block_size"], C)}
+    linears = {"attn.c_attn": (C, 3 * C), "attn.c_proj": (C, C)}
+    linears |= {"mlp.c_fc": (C, 4 * C), "mlp.c_proj": (4 * C, C)}
+    for i in range(L):
+        for norm in ("ln_1", "ln_2"):
+            shapes[f"blocks.{i}.{norm}.gamma"] = (C,)
+            if bias:
+                shapes[f"blocks.{i}.{norm}.beta"] = (C,)
+        for name, (n_in, n_out) in linears.items():
+            shapes[f"blocks.{i}.{name}.W"] = (n_in, n_out)
+            if bias:
+                shapes[f"blocks.{i}.{name}.b"] = (n_out,)
+    shapes["ln_f.gamma"] = (C,)
+    if bias:
+        shapes["ln_f.beta"] = (C,)
+    return shapes
 
-    Weight matrices ``N(0, 1 / n_in)``, the tables ``N(0, 0.5**2)``, LayerNorm ``gamma``
-    ``1 + N(0, 0.2**2)``, every shift and bias ``N(0, 0.1**2)``: the logits are of order
-    1, so the softmax is far from uniform and every gradient is of a size that tests
-    something. The values are rounded to float32, so the float32 and the float64 runs
-    start from exactly the same numbers.
+
+def golden_weights(bias: bool, seed: int = SEED) -> dict[str, np.ndarray]:
+    """Random weights of a size that tests something, rounded to float32.
+
+    Weight matrices ``N(0, 1 / n_in)``, the tables ``N(0, 0.5^2)``, layer-norm scales
+    ``1 + N(0, 0.2^2)``, every shift and bias ``N(0, 0.1^2)``: the logits are of order 1,
+    so the softmax is far from uniform. Rounded to float32, so that the float32 and the
+    float64 runs start from exactly the same numbers.
     """
-    model = GPT(GPTConfig(**CONFIG), rng=seed, dtype=np.float64)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     weights = {}
-    for name, p in model.parameters().items():
+    for name, shape in parameter_shapes(CONFIG, bias).items():
         leaf = name.rsplit(".", 1)[-1]
         if name in ("wte.W", "wpe.W"):
-            value = 0.5 * rng.standard_normal(p.shape)
-        elif p.ndim == 2:
-            value = rng.standard_normal(p.shape) / np.sqrt(p.shape[0])
+            value = 0.5 * rng.standard_normal(shape)
+        elif len(shape) == 2:
+            value = rng.standard_normal(shape) / np.sqrt(shape[0])
         elif leaf == "gamma":
-            value = 1 + 0.2 * rng.standard_normal(p.shape)
-        else:  # beta, b, b_o
-            value = 0.1 * rng.standard_normal(p.shape)
+            value = 1 + 0.2 * rng.standard_normal(shape)
+        else:  # beta, b
+            value = 0.1 * rng.standard_normal(shape)
         weights[name] = value.astype(np.float32)
     return weights
 
 
 def golden_batch(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids and targets, ``[B, T]`` each (ids repeat, as they do in text)."""
+    """Token ids and targets, ``[B, T]`` each; two targets are -1 (ignored by the loss)."""
     rng = np.random.default_rng(seed + 1)
     V = CONFIG["vocab_size"]
-    return rng.integers(0, V, size=(B, T)), rng.integers(0, V, size=(B, T))
-
-
-def companion_run(
-    weights: dict[str, np.ndarray], ids: np.ndarray, targets: np.ndarray, dtype: type
-) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
-    """Logits, loss and gradients of the companion GPT with ``weights`` in ``dtype``."""
-    model = GPT(GPTConfig(**CONFIG), rng=0, dtype=dtype)  # type: ignore[arg-type]
-    params = model.parameters()
-    if set(params) != set(weights):
-        raise ValueError(f"parameter names differ: {sorted(set(params) ^ set(weights))}")
-    for name, value in weights.items():
-        params[name][...] = value
-    model.zero_grad()
-    loss = model.loss(ids, targets)
-    logits = model.forward(ids)  # the same logits; loss() does not return them
-    model.loss(ids, targets)  # so that backward starts from the loss again
-    model.backward()
-    return logits, loss, {name: g.copy() for name, g in model.gradients().items()}
+    targets = rng.integers(0, V, size=(B, T))
+    targets[0, 0] = targets[2, 5] = -1
+    return rng.integers(0, V, size=(B, T)), targets
 
 
 def torch_forward(
@@ -93,40 +94,36 @@ def torch_forward(
 ) -> tuple[Any, Any]:
     """The GPT in PyTorch, from a dict of weight tensors named as in the companion.
 
-    Weights are ``[n_in, n_out]`` as in the companion, so every layer is ``x @ W + b``;
-    ``config`` needs ``n_embd``, ``n_head`` and ``n_layer`` (dropout is 0; the biases of
-    ``W_o``, ``fc`` and ``proj`` are added when ``w`` has them).
-    ``benchmarks/gpt_step.py`` times this function too.
+    Weights are ``[n_in, n_out]`` as in the companion, so every linear layer is
+    ``x @ W + b``; a bias or a layer-norm shift missing from ``w`` is left out (the
+    ``bias=False`` model). Dropout is 0.
     """
     F = torch.nn.functional
     C, nh, L = config["n_embd"], config["n_head"], config["n_layer"]
-    hs = C // nh
     Bt, Tt = ids.shape
     V = w["wte.W"].shape[0]
 
     def ln(x: Any, name: str) -> Any:
-        return F.layer_norm(x, (C,), w[name + ".gamma"], w[name + ".beta"], eps=1e-5)
+        return F.layer_norm(x, (C,), w[f"{name}.gamma"], w.get(f"{name}.beta"), eps=1e-5)
 
-    def bias(x: Any, name: str) -> Any:  # a model made with bias=False has none
-        return x + w[name] if name in w else x
+    def linear(x: Any, name: str) -> Any:
+        out = x @ w[f"{name}.W"]
+        return out + w[f"{name}.b"] if f"{name}.b" in w else out
 
     def heads(x: Any) -> Any:
-        return x.view(Bt, Tt, nh, hs).transpose(1, 2)  # [B, T, C] -> [B, nh, T, hs]
+        return x.view(Bt, Tt, nh, C // nh).transpose(1, 2)  # [B, T, C] -> [B, nh, T, hs]
 
     x = w["wte.W"][ids] + w["wpe.W"][:Tt]  # [B, T] -> [B, T, C]
     for i in range(L):
         p = f"blocks.{i}."
-        h = ln(x, p + "ln_1")
-        q, k, v = (heads(h @ w[p + f"attn.W_{n}"]) for n in "qkv")  # [B, nh, T, hs]
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # [B, nh, T, hs]
+        q, k, v = linear(ln(x, p + "ln_1"), p + "attn.c_attn").split(C, dim=2)
+        y = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), is_causal=True)
         y = y.transpose(1, 2).reshape(Bt, Tt, C)  # [B, nh, T, hs] -> [B, T, C]
-        x = x + bias(y @ w[p + "attn.W_o"], p + "attn.b_o")
-        h = ln(x, p + "ln_2")
-        h = F.gelu(bias(h @ w[p + "fc.W"], p + "fc.b"), approximate="tanh")  # [B, T, 4C]
-        x = x + bias(h @ w[p + "proj.W"], p + "proj.b")  # [B, T, 4C] -> [B, T, C]
-    x = ln(x, "ln_f")
-    logits = x @ w["wte.W"].T  # [B, T, C] @ [C, V] -> [B, T, V]
-    loss = F.cross_entropy(logits.reshape(Bt * Tt, V), targets.reshape(Bt * Tt))
+        x = x + linear(y, p + "attn.c_proj")
+        h = F.gelu(linear(ln(x, p + "ln_2"), p + "mlp.c_fc"), approximate="tanh")
+        x = x + linear(h, p + "mlp.c_proj")  # [B, T, 4C] -> [B, T, C]
+    logits = ln(x, "ln_f") @ w["wte.W"].T  # [B, T, C] @ [C, V] -> [B, T, V]
+    loss = F.cross_entropy(logits.reshape(Bt * Tt, V), targets.reshape(Bt * Tt), ignore_index=-1)
     return logits, loss
 
 
@@ -141,49 +138,24 @@ def torch_run(
     return logits.detach().numpy(), float(loss.item()), grads
 
 
-def relative_difference(a: np.ndarray | float, b: np.ndarray | float) -> float:
-    """``max |a - b| / max |b|``: the difference relative to the size of the array."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
-
-
-def report(label: str, ours: tuple, theirs: tuple) -> None:
-    """Print the largest relative differences of logits, loss and gradients."""
-    logits = relative_difference(ours[0], theirs[0])
-    loss = relative_difference(ours[1], theirs[1])
-    grads = {n: relative_difference(ours[2][n], theirs[2][n]) for n in theirs[2]}
-    worst = max(grads, key=grads.__getitem__)
-    print(
-        f"{label}: logits {logits:.2e}, loss {loss:.2e}, "
-        f"gradients {grads[worst]:.2e} (worst: {worst})"
-    )
-
-
 def main() -> int:
     try:
         import torch
     except ImportError:
         print("PyTorch is not installed: no golden values made (the committed file stays).")
         return 0
-    weights = golden_weights()
     ids, targets = golden_batch()
-    runs = {}
-    for label, np_dtype, torch_dtype in (
-        ("64", np.float64, torch.float64),
-        ("32", np.float32, torch.float32),
-    ):
-        runs[label] = torch_run(torch, weights, ids, targets, torch_dtype)
-        ours = companion_run(weights, ids, targets, np_dtype)
-        report(f"companion vs PyTorch, float{label}", ours, runs[label])
-    report("PyTorch float32 vs PyTorch float64", runs["32"], runs["64"])
     arrays: dict[str, np.ndarray] = {"ids": ids, "targets": targets}
-    arrays |= {f"weight/{n}": v for n, v in weights.items()}  # float32 values
-    for label, (logits, loss, grads) in runs.items():
-        arrays[f"logits{label}"] = logits
-        arrays[f"loss{label}"] = np.array(loss, dtype=logits.dtype)
-        arrays |= {f"grad{label}/{n}": g for n, g in grads.items()}
-    meta = {"config": CONFIG, "B": B, "T": T, "seed": SEED, "torch": torch.__version__}
-    arrays["meta"] = np.array(json.dumps(meta))  # a unicode array: no pickle needed
+    for variant, bias in VARIANTS.items():
+        weights = golden_weights(bias)
+        arrays |= {f"{variant}/weight/{n}": v for n, v in weights.items()}
+        for label, dtype in (("64", torch.float64), ("32", torch.float32)):
+            logits, loss, grads = torch_run(torch, weights, ids, targets, dtype)
+            arrays[f"{variant}/logits{label}"] = logits
+            arrays[f"{variant}/loss{label}"] = np.array(loss, dtype=logits.dtype)
+            arrays |= {f"{variant}/grad{label}/{n}": g for n, g in grads.items()}
+    meta = {"config": CONFIG, "variants": VARIANTS, "B": B, "T": T, "seed": SEED}
+    arrays["meta"] = np.array(json.dumps(meta | {"torch": torch.__version__}))
     np.savez_compressed(OUT, **arrays)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB), torch {torch.__version__}")
     return 0
