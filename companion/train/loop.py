@@ -186,7 +186,7 @@ def train(
     -----
     Taught in chapter 15, The GPT architecture.
     """
-    model, grads = run.model, run.model.gradients()
+    model = run.model
     optimizers = make_optimizers(model, options)
     batch_rng = np.random.default_rng(options.seed + 1)
     start, history = 0, []
@@ -212,19 +212,12 @@ def train(
         evaluate(0)
     with _stop_on_ctrl_c() as stop_requested:
         for step in range(start, options.max_iters):
-            for optimizer in optimizers:
-                optimizer.lr = options.lr(step)
-            model.zero_grad()
-            _, loss = model(*run.batch(batch_rng))  # the inputs and targets of one batch
-            if loss is None or not math.isfinite(loss):
+            batch = run.batch(batch_rng)  # the inputs and targets of one batch
+            loss = train_step(model, batch, optimizers, options.lr(step), options.grad_clip)
+            if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss is {loss} at step {step}: lower the learning rate"
                 )
-            model.backward()
-            if options.grad_clip > 0:
-                clip_grad_norm(grads, options.grad_clip)
-            for optimizer in optimizers:
-                optimizer.step(grads)
             done = step + 1
             if on_step is not None:
                 on_step(done, loss)
@@ -235,6 +228,30 @@ def train(
                 raise Interrupted(done, resume_file)
     save(options.max_iters, final=True)  # also when a resumed run had nothing left to do
     return history
+
+
+def train_step(
+    model: Any, batch: tuple[np.ndarray, ...], optimizers: list[AdamW], lr: float, grad_clip: float
+) -> float:
+    """One step of the loop: the loss on ``batch``, backpropagation, clipping, an update.
+
+    Returns the loss (before the update). ``benchmarks/gpt_step.py`` times this function.
+
+    Notes
+    -----
+    Taught in chapter 15, The GPT architecture.
+    """
+    for optimizer in optimizers:
+        optimizer.lr = lr
+    model.zero_grad()
+    _, loss = model(*batch)
+    model.backward()
+    grads = model.gradients()
+    if grad_clip > 0:
+        clip_grad_norm(grads, grad_clip)
+    for optimizer in optimizers:
+        optimizer.step(grads)
+    return float(loss)
 
 
 def _saver(
@@ -253,7 +270,9 @@ def _saver(
         raise NotADirectoryError(f"out_dir {folder} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     remove_temporaries(folder, options.name)  # left by a run that was killed while writing
-    run_options = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("out_dir", "name")}
+    run_options = {
+        k: v for k, v in dataclasses.asdict(options).items() if k not in ("out_dir", "name")
+    }
     run_options |= {"min_lr": options.final_lr, "lr_decay_iters": options.decay_iters}  # as run
 
     def save(step: int, final: bool) -> None:
