@@ -3,15 +3,16 @@
 Run from the repository root, with a Python where PyTorch is installed (it is not a
 requirement of the course)::
 
-    python benchmarks/train_torch_reference.py --seed 1337 --no-bias
+    python benchmarks/train_torch_reference.py --seed 1337
 
 The run is the companion's, step for step: the same starting weights (drawn by
-``companion.gpt.GPT`` with the seed), the same batches (drawn by
-``companion.data.get_batch`` with the same generator), the same schedule (warm-up and
-cosine decay from ``companion.train.TrainOptions``), AdamW over the same two groups (decay
-on matrices and tables only), gradient clipping at 1.0, and the validation loss measured on
-the same 200 fixed batches. Only the arithmetic is PyTorch's: its autograd, its AdamW and
-its kernels (the model is the one of ``tests/reference/make_gpt_golden.py``).
+``companion.GPT`` with the seed), the same batches (drawn by ``companion.get_batch`` with
+the same generator), the same schedule (warm-up and cosine decay from
+``companion.train.loop.TrainOptions``), AdamW over the same two groups (decay on matrices
+and tables only), gradient clipping at 1.0, and the losses measured on the same 200 fixed
+batches. Only the arithmetic is PyTorch's: its autograd, its AdamW and its kernels (the
+model is the one of ``tests/reference/make_gpt_golden.py``). The model has no biases
+(``bias=False``), as the command's default; ``--bias`` gives every bias.
 
 The two runs cannot stay equal to the last digit for 2000 steps: float32 sums in another
 order differ in the last bit, and training amplifies that. What the comparison shows is
@@ -30,10 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.char_tokenizer import CharTokenizer
-from companion.data import get_batch, tiny_shakespeare, train_val_split
-from companion.gpt import GPT, GPTConfig
-from companion.train import TrainOptions
+from companion import GPT, CharTokenizer, GPTConfig, get_batch, tiny_shakespeare, train_val_split
+from companion.train.loop import TrainOptions
 
 REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference" / "make_gpt_golden.py"
 
@@ -41,7 +40,7 @@ REFERENCE = Path(__file__).resolve().parent.parent / "tests" / "reference" / "ma
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1337)
-    parser.add_argument("--bias", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--bias", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--max-iters", type=int, default=2000)
     parser.add_argument("--eval-iters", type=int, default=200)
     parser.add_argument("--eval-interval", type=int, default=250)
@@ -83,7 +82,7 @@ def main() -> None:
         return reference.torch_forward(torch, w, torch.from_numpy(x), torch.from_numpy(y), sizes)[1]
 
     def estimate(data: np.ndarray, seed: int) -> float:
-        rng = np.random.default_rng(seed)  # the batches of companion.train.estimate_loss
+        rng = np.random.default_rng(seed)  # the batches of companion.train.runs.gpt_run
         with torch.no_grad():
             losses = [
                 float(loss_of(*get_batch(data, options.batch_size, 64, rng)))
@@ -92,7 +91,7 @@ def main() -> None:
         return float(np.mean(losses))
 
     history = []
-    batch_rng = np.random.default_rng(options.seed + 1)  # the batches of companion.train
+    batch_rng = np.random.default_rng(options.seed + 1)  # the batches of the training loop
     t0 = time.perf_counter()
     for step in range(options.max_iters + 1):
         if step % args.eval_interval == 0 or step == options.max_iters:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.checks import (
+    as_array,
     as_generator,
     as_ids,
     describe,
@@ -35,10 +36,11 @@ from companion.layers.embedding import Embedding
 from companion.layers.layernorm import LayerNorm
 from companion.layers.linear import Linear
 from companion.layers.losses import CrossEntropyLoss
+from companion.layers.mlp import MLP
 from companion.layers.module import Module
 from companion.layers.multihead import MultiHeadAttention, check_heads
 from companion.layers.positional import PositionalEmbedding
-from companion.models.gpt import IGNORE_INDEX, MLP
+from companion.models.gpt import IGNORE_INDEX
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ class EncoderBlock(Module):
         self.ln_2 = LayerNorm(C, bias, dtype=dtype)
         self.mlp = MLP(C, bias, rng=rng, dtype=dtype)
 
+    def __call__(self, x: object) -> np.ndarray:
+        """Check ``x`` (shape ``[B, S, n_embd]``) at the door, then :meth:`forward`."""
+        C, dtype = self.ln_1.n_embd, self.ln_1.dtype
+        return self.forward(as_array(x, "x", shape=("B", "S", C), dtype=dtype))
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = x + self.attn.forward(self.ln_1.forward(x))  # [B, S, C]
         x = x + self.mlp.forward(self.ln_2.forward(x))  # [B, S, C]
@@ -152,6 +159,15 @@ class DecoderBlock(Module):
         self.cross_attn = CrossAttention(C, nh, bias, rng=rng, dtype=dtype)
         self.ln_3 = LayerNorm(C, bias, dtype=dtype)
         self.mlp = MLP(C, bias, rng=rng, dtype=dtype)
+
+    def __call__(self, x: object, memory: object) -> np.ndarray:
+        """Check ``x`` ``[B, T, C]`` and ``memory`` ``[B, S, C]`` at the door, then run."""
+        C, dtype = self.ln_1.n_embd, self.ln_1.dtype
+        x = as_array(x, "x", shape=("B", "T", C), dtype=dtype)
+        memory = as_array(
+            memory, "memory", shape=(x.shape[0], "S", C), dtype=dtype, meaning="batch of x"
+        )
+        return self.forward(x, memory)
 
     def forward(self, x: np.ndarray, memory: np.ndarray) -> np.ndarray:
         x = x + self.attn.forward(self.ln_1.forward(x))  # [B, T, C]
