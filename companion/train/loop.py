@@ -280,7 +280,8 @@ def _saver(
         extra = {k: v for k, v in last.items() if k.endswith(("loss", "accuracy"))}
         common: dict[str, Any] = {"tokenizer": run.tokenizer, "step": step}
         if final:
-            save_checkpoint(files["final"], run.model, extra=extra | {"task": run.task}, **common)
+            extra |= {"options": run_options, "task": run.task}
+            save_checkpoint(files["final"], run.model, extra=extra, **common)
             return
         extra |= {
             "options": run_options,
