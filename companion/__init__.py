@@ -36,7 +36,7 @@ from companion.layers.linear import Linear
 from companion.layers.losses import CrossEntropyLoss, MSELoss, cross_entropy, mean_squared_error
 from companion.layers.module import Module, Sequential
 from companion.layers.multihead import MultiHeadAttention, merge_heads, split_heads
-from companion.layers.positional import PositionalEmbedding, sinusoidal_encoding
+from companion.layers.positional import sinusoidal_encoding
 from companion.layers.residual import Residual
 from companion.layers.softmax import log_softmax, softmax
 from companion.models.generate import generate, sample_next, softmax_with_temperature
@@ -83,7 +83,6 @@ __all__ = [
     "Module",
     "MultiHeadAttention",
     "Network",
-    "PositionalEmbedding",
     "ReLU",
     "Residual",
     "SelfAttention",

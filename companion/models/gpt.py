@@ -39,7 +39,6 @@ from companion.layers.losses import CrossEntropyLoss
 from companion.layers.mlp import MLP
 from companion.layers.module import Module
 from companion.layers.multihead import MultiHeadAttention, check_heads
-from companion.layers.positional import PositionalEmbedding
 from companion.models.generate import generate
 from companion.tokenizers.base import Tokenizer
 
@@ -123,6 +122,23 @@ class GPTConfig:
 class Block(Module):
     """One Transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``.
 
+    Parameters
+    ----------
+    n_embd, n_head : int
+        ``C``, and the attention heads (which must divide it).
+    causal : bool
+        Whether the attention is masked (the GPT's and the decoder's) or sees every
+        position (the Transformer's encoder).
+    bias : bool
+        Biases in the linear layers and shifts in the layer normalizations.
+    dropout : float
+        Probability of dropping a number at the end of each branch while training.
+    rng : numpy.random.Generator
+        For the initial weights and the dropout masks.
+    std, proj_std : float, optional
+        The spread of the initial weights, and of the two projections that end a branch.
+    dtype : numpy.float32 or numpy.float64
+
     Notes
     -----
     The backward pass mirrors the forward pass line for line, in reverse: the gradient
@@ -132,24 +148,27 @@ class Block(Module):
     Taught in chapter 15, The GPT architecture.
     """
 
-    def __init__(self, config: GPTConfig, *, rng: np.random.Generator, dtype: object) -> None:
+    def __init__(
+        self,
+        n_embd: int,
+        n_head: int,
+        causal: bool = True,
+        bias: bool = True,
+        dropout: float = 0.0,
+        *,
+        rng: np.random.Generator,
+        std: float | None = None,
+        proj_std: float | None = None,
+        dtype: object = np.float32,
+    ) -> None:
         super().__init__()
-        C, bias, p = config.n_embd, config.bias, config.dropout
-        proj_std = INIT_STD / math.sqrt(2 * config.n_layer)  # two branches per block
+        C, stds = n_embd, {"std": std, "proj_std": proj_std}
         self.ln_1 = LayerNorm(C, bias, dtype=dtype)
         self.attn = MultiHeadAttention(
-            C,
-            config.n_head,
-            True,
-            bias,
-            p,
-            rng=rng,
-            std=INIT_STD,
-            proj_std=proj_std,
-            dtype=dtype,
+            C, n_head, causal, bias, dropout, rng=rng, dtype=dtype, **stds
         )
         self.ln_2 = LayerNorm(C, bias, dtype=dtype)
-        self.mlp = MLP(C, bias, p, rng=rng, std=INIT_STD, proj_std=proj_std, dtype=dtype)
+        self.mlp = MLP(C, bias, dropout, rng=rng, dtype=dtype, **stds)
 
     def __call__(self, x: object) -> np.ndarray:
         """Check ``x`` (shape ``[B, T, n_embd]``) at the door, then :meth:`forward`."""
@@ -214,9 +233,23 @@ class GPT(Module):
         self.config, self.dtype, rng = config, float_dtype(dtype), as_generator(rng)
         C, dt = config.n_embd, self.dtype
         self.wte = Embedding(config.vocab_size, C, rng=rng, std=INIT_STD, dtype=dt)
-        self.wpe = PositionalEmbedding(config.block_size, C, rng=rng, std=INIT_STD, dtype=dt)
+        self.wpe = Embedding(config.block_size, C, rng=rng, std=INIT_STD, dtype=dt)  # positions
         self.drop = Dropout(config.dropout, rng=rng)
-        self.blocks = [Block(config, rng=rng, dtype=dt) for _ in range(config.n_layer)]
+        proj_std = INIT_STD / math.sqrt(2 * config.n_layer)  # each block adds two branches
+        self.blocks = [
+            Block(
+                C,
+                config.n_head,
+                True,
+                config.bias,
+                config.dropout,
+                rng=rng,
+                std=INIT_STD,
+                proj_std=proj_std,
+                dtype=dt,
+            )
+            for _ in range(config.n_layer)
+        ]
         self.ln_f = LayerNorm(C, config.bias, dtype=dt)
         self.loss_fn = CrossEntropyLoss(ignore_index=IGNORE_INDEX)
         self.rng = rng  # the dropout masks' generator (saved with a resumable checkpoint)
@@ -245,7 +278,9 @@ class GPT(Module):
     def forward(
         self, ids: np.ndarray, targets: np.ndarray | None = None
     ) -> tuple[np.ndarray, float | None]:
-        x = self.drop.forward(self.wpe.forward(self.wte.forward(ids)))  # [B, T] -> [B, T, C]
+        positions = np.arange(ids.shape[1])  # 0, 1, ..., T - 1: ids of the position table
+        x = self.wte.forward(ids) + self.wpe.forward(positions)  # [B, T, C] + [T, C]
+        x = self.drop.forward(x)
         for block in self.blocks:
             x = block.forward(x)  # [B, T, C]
         self.x = x = self.ln_f.forward(x)  # [B, T, C], kept for the head's gradient
@@ -265,7 +300,9 @@ class GPT(Module):
         dx = self.ln_f.backward(dx)
         for block in reversed(self.blocks):
             dx = block.backward(dx)  # [B, T, C]
-        self.wte.backward(self.wpe.backward(self.drop.backward(dx)))  # ids: no gradient
+        dx = self.drop.backward(dx)
+        self.wpe.backward(dx.sum(axis=0))  # each position's vector served every sequence
+        self.wte.backward(dx)  # ids have no gradient: nothing is returned
 
     # -- counting and writing ------------------------------------------------------------
     def count_parameters(self, include_positions: bool = True) -> int:

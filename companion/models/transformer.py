@@ -39,8 +39,7 @@ from companion.layers.losses import CrossEntropyLoss
 from companion.layers.mlp import MLP
 from companion.layers.module import Module
 from companion.layers.multihead import MultiHeadAttention, check_heads
-from companion.layers.positional import PositionalEmbedding
-from companion.models.gpt import IGNORE_INDEX
+from companion.models.gpt import IGNORE_INDEX, Block
 
 
 @dataclass(frozen=True)
@@ -101,41 +100,6 @@ class TransformerConfig:
         tables = (self.src_vocab_size + self.src_block_size + self.tgt_block_size) * C
         head = C * self.tgt_vocab_size  # also the target token table's size
         return tables + 2 * head + self.n_layer * (encoder + decoder) + 2 * (C + b * C)
-
-
-class EncoderBlock(Module):
-    """``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``; the attention has no mask.
-
-    Notes
-    -----
-    Every source position may attend to every other, before or after it: the whole
-    source is known from the start.
-
-    Taught in chapter 16, The Transformer architecture.
-    """
-
-    def __init__(self, config: TransformerConfig, *, rng: np.random.Generator, dtype: object):
-        super().__init__()
-        C, nh, bias = config.n_embd, config.n_head, config.bias
-        self.ln_1 = LayerNorm(C, bias, dtype=dtype)
-        self.attn = MultiHeadAttention(C, nh, causal=False, bias=bias, rng=rng, dtype=dtype)
-        self.ln_2 = LayerNorm(C, bias, dtype=dtype)
-        self.mlp = MLP(C, bias, rng=rng, dtype=dtype)
-
-    def __call__(self, x: object) -> np.ndarray:
-        """Check ``x`` (shape ``[B, S, n_embd]``) at the door, then :meth:`forward`."""
-        C, dtype = self.ln_1.n_embd, self.ln_1.dtype
-        return self.forward(as_array(x, "x", shape=("B", "S", C), dtype=dtype))
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = x + self.attn.forward(self.ln_1.forward(x))  # [B, S, C]
-        x = x + self.mlp.forward(self.ln_2.forward(x))  # [B, S, C]
-        return x
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        dx: np.ndarray = dout + self.ln_2.backward(self.mlp.backward(dout))
-        dx = dx + self.ln_1.backward(self.attn.backward(dx))
-        return dx
 
 
 class DecoderBlock(Module):
@@ -232,11 +196,14 @@ class Transformer(Module):
         self.config, self.dtype, rng = config, float_dtype(dtype), as_generator(rng)
         c, C, dt = config, config.n_embd, self.dtype
         self.src_wte = Embedding(c.src_vocab_size, C, rng=rng, dtype=dt)
-        self.src_wpe = PositionalEmbedding(c.src_block_size, C, rng=rng, dtype=dt)
-        self.encoder = [EncoderBlock(c, rng=rng, dtype=dt) for _ in range(c.n_layer)]
+        self.src_wpe = Embedding(c.src_block_size, C, rng=rng, dtype=dt)  # source positions
+        self.encoder = [
+            Block(C, c.n_head, causal=False, bias=c.bias, rng=rng, dtype=dt)  # sees every position
+            for _ in range(c.n_layer)
+        ]
         self.ln_enc = LayerNorm(C, c.bias, dtype=dt)
         self.tgt_wte = Embedding(c.tgt_vocab_size, C, rng=rng, dtype=dt)
-        self.tgt_wpe = PositionalEmbedding(c.tgt_block_size, C, rng=rng, dtype=dt)
+        self.tgt_wpe = Embedding(c.tgt_block_size, C, rng=rng, dtype=dt)  # target positions
         self.decoder = [DecoderBlock(c, rng=rng, dtype=dt) for _ in range(c.n_layer)]
         self.ln_dec = LayerNorm(C, c.bias, dtype=dt)
         self.lm_head = Linear(C, c.tgt_vocab_size, bias=False, rng=rng, dtype=dt)
@@ -279,14 +246,16 @@ class Transformer(Module):
     # -- computing -------------------------------------------------------------------------
     def encode(self, src: np.ndarray) -> np.ndarray:
         """Source ids ``[B, S]`` -> the memory ``[B, S, C]``."""
-        x = self.src_wpe.forward(self.src_wte.forward(src))  # [B, S] -> [B, S, C]
+        positions = np.arange(src.shape[1])  # [S]
+        x = self.src_wte.forward(src) + self.src_wpe.forward(positions)  # [B, S, C] + [S, C]
         for block in self.encoder:
             x = block.forward(x)  # [B, S, C]
         return self.ln_enc.forward(x)  # [B, S, C]
 
     def decode(self, tgt: np.ndarray, memory: np.ndarray) -> np.ndarray:
         """Target ids ``[B, T]`` reading the memory ``[B, S, C]`` -> logits ``[B, T, V]``."""
-        x = self.tgt_wpe.forward(self.tgt_wte.forward(tgt))  # [B, T] -> [B, T, C]
+        positions = np.arange(tgt.shape[1])  # [T]
+        x = self.tgt_wte.forward(tgt) + self.tgt_wpe.forward(positions)  # [B, T, C] + [T, C]
         for block in self.decoder:
             x = block.forward(x, memory)  # [B, T, C]
         return self.lm_head.forward(self.ln_dec.forward(x))  # [B, T, C] -> [B, T, V]
@@ -308,11 +277,13 @@ class Transformer(Module):
         for decoder_block in reversed(self.decoder):
             dx, dmemory = decoder_block.backward(dx)  # [B, T, C], [B, S, C]
             dmemories.append(dmemory)
-        self.tgt_wte.backward(self.tgt_wpe.backward(dx))
+        self.tgt_wpe.backward(dx.sum(axis=0))  # [B, T, C] -> [T, C]
+        self.tgt_wte.backward(dx)
         dx = self.ln_enc.backward(np.sum(dmemories, axis=0))  # their sum, [B, S, C]
         for encoder_block in reversed(self.encoder):
             dx = encoder_block.backward(dx)
-        self.src_wte.backward(self.src_wpe.backward(dx))
+        self.src_wpe.backward(dx.sum(axis=0))  # [B, S, C] -> [S, C]
+        self.src_wte.backward(dx)
 
     # -- writing -------------------------------------------------------------------------
     def greedy_decode(self, src: object, bos_id: int, eos_id: int, max_len: int) -> list[list[int]]:
