@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from companion.aids.show import show
-from companion.checks import as_array, as_generator, describe, positive_int
+from companion.checks import as_array, as_generator, describe, flag, number, positive_int
 from companion.layers.activations import ReLU
 from companion.layers.linear import Linear
 from companion.layers.losses import MSELoss
@@ -27,14 +27,6 @@ from companion.layers.module import Module, Sequential
 #: The y-axis range of :func:`plot_gradient_norms` unless told otherwise, so that pictures
 #: drawn for different scales can be compared by eye.
 NORM_LIMITS = (1e-16, 1e12)
-
-
-def _positive_number(value: object, name: str) -> float:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
-        raise TypeError(f"{name} must be a positive number; got {describe(value)}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number; got {value!r}")
-    return float(value)
 
 
 def deep_stack(
@@ -82,12 +74,9 @@ def deep_stack(
     -----
     Taught in chapter 4, Gradients from formulas.
     """
-    n_layers = positive_int(n_layers, "n_layers")
-    width = positive_int(width, "width")
-    scale = _positive_number(scale, "scale")
-    if not isinstance(activation, bool | np.bool_):
-        raise TypeError(f"activation must be True or False; got {describe(activation)}")
-    rng = as_generator(rng)
+    n_layers, width = positive_int(n_layers, "n_layers"), positive_int(width, "width")
+    scale = number(scale, "scale", low=0, low_open=True)
+    activation, rng = flag(activation, "activation"), as_generator(rng)
     blocks: list[Module] = []
     for _ in range(n_layers):
         linear = Linear(width, width, rng=rng, dtype=np.float64)
@@ -222,9 +211,7 @@ def gradient_flow_widget(
     -----
     Taught in chapter 4, Gradients from formulas.
     """
-    n_layers = positive_int(n_layers, "n_layers")
-    width = positive_int(width, "width")
-    scale = _positive_number(scale, "scale")
+    width, scale = positive_int(width, "width"), number(scale, "scale", low=0, low_open=True)
     rng = as_generator(seed)
     x = rng.standard_normal((16, width))  # [batch, width]
     targets = rng.standard_normal((16, width))  # [batch, width]

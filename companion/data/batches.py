@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from companion.checks import describe, positive_int
+from companion.checks import as_generator, describe, positive_int
 
 
 def train_val_split(data: object, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -96,11 +96,7 @@ def get_batch(
     ids = _as_token_ids(data, "data")
     B = positive_int(batch_size, "batch_size")
     T = positive_int(block_size, "block_size")
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); "
-            f"got {describe(rng)}"
-        )
+    rng = as_generator(rng)
     if len(ids) < T + 1:
         raise ValueError(
             f"data must hold at least block_size + 1 = {T + 1} token ids (a window and the "
