@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from companion.multihead import MultiHeadAttention
+from companion import MultiHeadAttention
 
 
 def loop_over_heads(
@@ -28,52 +28,48 @@ def loop_over_heads(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Causal multi-head attention, forward and backward, one head at a time.
 
-    The same NumPy operations as :class:`~companion.multihead.MultiHeadAttention` (in-place
-    softmax included), so the only difference measured is the Python loop over heads.
+    The same NumPy operations as :class:`companion.MultiHeadAttention` and
+    :func:`companion.attention` (the softmax included), so the only difference measured is
+    the Python loop over heads. ``p`` holds the layer's parameters by name: head ``h``'s
+    ``W_q``, ``W_k`` and ``W_v`` are columns of ``c_attn.W``.
     """
     B, T, C = x.shape
     hs = C // n_head
-    f = x.dtype.type
-    scale = f(1 / math.sqrt(hs))
-    future = np.triu(np.full((T, T), -np.inf, dtype=x.dtype), k=1)  # [T, T]: -inf above
+    mask = np.triu(np.full((T, T), -np.inf, dtype=x.dtype), k=1)  # [T, T]: -inf above
     grads = {name: np.zeros_like(value) for name, value in p.items()}
-    # forward, head by head
+    W, b = p["c_attn.W"], p["c_attn.b"]  # [C, 3C], [3C]
+    columns = [
+        [slice(part * C + h * hs, part * C + (h + 1) * hs) for part in range(3)]
+        for h in range(n_head)
+    ]  # head h's q, k and v columns
     saved, outputs = [], []
-    for h in range(n_head):
-        cols = slice(h * hs, (h + 1) * hs)
-        q = x @ p["W_q"][:, cols]  # [B, T, C] @ [C, hs] -> [B, T, hs]
-        k = x @ p["W_k"][:, cols]  # [B, T, C] @ [C, hs] -> [B, T, hs]
-        v = x @ p["W_v"][:, cols]  # [B, T, C] @ [C, hs] -> [B, T, hs]
-        scores = q @ k.transpose(0, 2, 1)  # [B, T, hs] @ [B, hs, T] -> [B, T, T]
-        scores *= scale
-        scores += future
-        scores -= scores.max(axis=-1, keepdims=True)
-        u = np.exp(scores, out=scores)  # [B, T, T]
+    for q_cols, k_cols, v_cols in columns:  # forward, head by head
+        q = x @ W[:, q_cols] + b[q_cols]  # [B, T, C] @ [C, hs] -> [B, T, hs]
+        k = x @ W[:, k_cols] + b[k_cols]
+        v = x @ W[:, v_cols] + b[v_cols]
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(hs) + mask  # [B, T, T]
+        u = np.exp(scores - scores.max(axis=-1, keepdims=True))
         u /= u.sum(axis=-1, keepdims=True)
         outputs.append(u @ v)  # [B, T, T] @ [B, T, hs] -> [B, T, hs]
         saved.append((q, k, v, u))
     concat = np.concatenate(outputs, axis=-1)  # n_head x [B, T, hs] -> [B, T, C]
-    out = concat @ p["W_o"] + p["b_o"]  # [B, T, C] @ [C, C] -> [B, T, C]
-    # backward, head by head
-    grads["W_o"] += concat.reshape(B * T, C).T @ dout.reshape(B * T, C)  # [C, C]
-    grads["b_o"] += dout.sum(axis=(0, 1))  # [C]
-    dconcat = dout @ p["W_o"].T  # [B, T, C]
+    out = concat @ p["c_proj.W"] + p["c_proj.b"]  # [B, T, C] @ [C, C] -> [B, T, C]
+    grads["c_proj.W"] += concat.reshape(B * T, C).T @ dout.reshape(B * T, C)  # [C, C]
+    grads["c_proj.b"] += dout.sum(axis=(0, 1))  # [C]
+    dconcat = dout @ p["c_proj.W"].T  # [B, T, C]
     dx = np.zeros_like(x)  # [B, T, C]
     x2 = x.reshape(B * T, C)  # [B*T, C]
-    for h, (q, k, v, u) in enumerate(saved):
-        cols = slice(h * hs, (h + 1) * hs)
-        dhead = dconcat[:, :, cols]  # [B, T, hs]
+    for h, (q, k, v, u) in enumerate(saved):  # backward, head by head
+        dhead = dconcat[:, :, h * hs : (h + 1) * hs]  # [B, T, hs]
         du = dhead @ v.transpose(0, 2, 1)  # [B, T, T]
         dv = u.transpose(0, 2, 1) @ dhead  # [B, T, hs]
-        dscores = du  # [B, T, T], in place as in the companion
-        dscores -= (du * u).sum(axis=-1, keepdims=True)
-        dscores *= u
-        dscores *= scale
+        dscores = u * (du - (du * u).sum(axis=-1, keepdims=True)) / math.sqrt(hs)
         dq = dscores @ k  # [B, T, hs]
         dk = dscores.transpose(0, 2, 1) @ q  # [B, T, hs]
-        for name, d in (("W_q", dq), ("W_k", dk), ("W_v", dv)):
-            grads[name][:, cols] += x2.T @ d.reshape(B * T, hs)  # [C, hs]
-            dx += d @ p[name][:, cols].T  # [B, T, hs] @ [hs, C] -> [B, T, C]
+        for cols, d in zip(columns[h], (dq, dk, dv), strict=True):
+            grads["c_attn.W"][:, cols] += x2.T @ d.reshape(B * T, hs)  # [C, hs]
+            grads["c_attn.b"][cols] += d.sum(axis=(0, 1))  # [hs]
+            dx += d @ W[:, cols].T  # [B, T, hs] @ [hs, C] -> [B, T, C]
     return out, dx, grads
 
 
@@ -109,6 +105,8 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     mha = MultiHeadAttention(args.n_embd, args.n_head, causal=True, rng=rng)
+    for b in (mha.c_attn.params["b"], mha.c_proj.params["b"]):
+        b[...] = rng.standard_normal(b.shape)  # biases that are not 0, so they are checked
     x = rng.standard_normal((args.batch, args.T, args.n_embd), dtype=np.float32)
     dout = rng.standard_normal(x.shape, dtype=np.float32)
 
@@ -118,15 +116,15 @@ def main() -> None:
         return mha.backward(dout)
 
     def one_head_at_a_time() -> np.ndarray:
-        return loop_over_heads(x, dout, mha.params, args.n_head)[1]
+        return loop_over_heads(x, dout, mha.parameters(), args.n_head)[1]
 
     # Same numbers first: output, d x and every parameter gradient.
-    out, dx, grads = loop_over_heads(x, dout, mha.params, args.n_head)
+    out, dx, grads = loop_over_heads(x, dout, mha.parameters(), args.n_head)
     mha.zero_grad()
     np.testing.assert_allclose(mha.forward(x), out, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(mha.backward(dout), dx, rtol=1e-4, atol=1e-4)
     for name, g in grads.items():
-        np.testing.assert_allclose(mha.grads[name], g, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(mha.gradients()[name], g, rtol=1e-4, atol=1e-3)
     assert together().dtype == one_head_at_a_time().dtype == np.float32
 
     runs = {"together": together, "loop": one_head_at_a_time}

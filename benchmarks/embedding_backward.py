@@ -1,8 +1,9 @@
 """How fast is the embedding gradient? ``Embedding.backward`` against ``np.add.at``.
 
 Both add each row of ``dout`` into the row of the gradient table named by its id (an id
-seen many times collects many rows). ``Embedding.backward`` sorts the ids and sums each run
-of equal ids with ``np.add.reduceat``; the one-hot matrix product is shown for reference.
+seen many times collects many rows). ``Embedding.backward`` calls
+``companion.layers.fast.add_rows_at``, which sorts the ids and sums each run of equal ids
+with ``np.add.reduceat``; the one-hot matrix product is shown for reference.
 Run ``python benchmarks/embedding_backward.py``; it prints times and ratios measured in
 this run (the best of several repeats). The one-hot product uses BLAS threads: on a busy
 machine ``OPENBLAS_NUM_THREADS=1`` gives steadier numbers.
@@ -14,7 +15,7 @@ import timeit
 
 import numpy as np
 
-from companion.embedding import Embedding
+from companion import Embedding
 
 N_IDS = 2048  # B * T, for example 16 sequences of 128 tokens
 
