@@ -137,15 +137,17 @@ def as_array(
     else:
         target = float_dtype(dtype)
     with np.errstate(over="ignore"):  # an overflow becomes inf, which is refused below
-        array = array.astype(target, copy=False)
-    _check_shape(array, name, shape, meaning)
-    if not np.isfinite(array).all():
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        converted = array.astype(target, copy=False)
+    _check_shape(converted, name, shape, meaning)
+    if not np.isfinite(converted).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        given = array[where]
+        too_large = f" (too large for {target.name})" if np.isfinite(given) else ""
         raise ValueError(
-            f"{name} must hold finite {target.name} numbers; got {array[where]} at index "
-            f"{where}" + (" (too large for float32)" if target == np.float32 else "")
+            f"{name} must hold finite {target.name} numbers; got {given} at index {where}"
+            + too_large
         )
-    return array
+    return converted
 
 
 def as_ids(

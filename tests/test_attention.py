@@ -1,4 +1,9 @@
-"""Self-attention, multi-head attention and cross-attention: gradients, masks, known values."""
+"""Attention: worked by hand, against explicit loops, gradients against nudging, the door.
+
+The second implementation here is attention written as Python loops over sequences,
+heads and positions, with ``math.exp`` for softmax: what chapters 8 and 13 describe, one
+number at a time. The layers must compute the same thing with matrix products.
+"""
 
 from __future__ import annotations
 
@@ -8,486 +13,246 @@ import re
 import numpy as np
 import pytest
 
-from companion.attention import (
+from companion import (
+    CrossAttention,
+    Module,
+    MultiHeadAttention,
     SelfAttention,
-    scaled_dot_product_attention,
-    scaled_dot_product_attention_backward,
+    attention,
+    causal_mask,
+    merge_heads,
+    numerical_gradient,
+    relative_error,
+    split_heads,
 )
-from companion.cross_attention import CrossAttention
-from companion.gradcheck import gradcheck
-from companion.multihead import MultiHeadAttention, merge_heads, split_heads
+
+F64 = np.float64
+TOL = 1e-7
 
 
-def rng(seed: int = 0) -> np.random.Generator:
-    return np.random.default_rng(seed)
+def normal(*shape: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape)
 
 
-def naive_softmax(scores: np.ndarray) -> np.ndarray:
-    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def naive_heads(x, context, p, n_head, causal):
-    """Multi-head attention with a Python loop over examples and heads, from the formulas."""
-    B, T, C = x.shape
-    hs = C // n_head
-    out = np.zeros_like(x)
-    for b in range(B):
-        heads = []
-        for h in range(n_head):
-            cols = slice(h * hs, (h + 1) * hs)  # head h's columns of W_q, W_k, W_v
-            q = x[b] @ p["W_q"][:, cols]
-            k = context[b] @ p["W_k"][:, cols]
-            v = context[b] @ p["W_v"][:, cols]
-            scores = q @ k.T / math.sqrt(hs)
-            if causal:
-                scores[np.triu_indices(T, k=1)] = -np.inf
-            heads.append(naive_softmax(scores) @ v)
-        out[b] = np.concatenate(heads, axis=1) @ p["W_o"] + p["b_o"]
+def attention_by_loops(q: np.ndarray, k: np.ndarray, v: np.ndarray, causal: bool) -> np.ndarray:
+    """One head of one sequence, q [T, d], k [S, d], v [S, d_v], one number at a time."""
+    T, d = q.shape
+    out = np.zeros((T, v.shape[1]))
+    for t in range(T):
+        seen = range(t + 1) if causal else range(len(k))  # the keys query t may look at
+        scores = [sum(q[t, i] * k[s, i] for i in range(d)) / math.sqrt(d) for s in seen]
+        e = [math.exp(score - max(scores)) for score in scores]
+        for s, weight in zip(seen, e, strict=True):
+            out[t] += weight / sum(e) * v[s]
     return out
 
 
-# -- gradients against nudging ------------------------------------------------------------
+def multihead_by_loops(
+    layer: MultiHeadAttention | CrossAttention, x: np.ndarray, memory: np.ndarray | None = None
+) -> np.ndarray:
+    """Multi-head (or cross-) attention as loops over sequences and heads, from the weights.
+
+    Head h owns the columns h * hs to (h + 1) * hs of the queries, keys and values; the
+    heads' outputs are concatenated and multiplied by c_proj.
+    """
+    C, nh = layer.n_embd, layer.n_head
+    hs = C // nh
+    if memory is None:  # self-attention: c_attn makes queries, keys and values from x
+        qkv = x @ layer.c_attn.params["W"] + layer.c_attn.params["b"]
+        q, k, v = qkv[..., :C], qkv[..., C : 2 * C], qkv[..., 2 * C :]
+        causal = layer.causal
+    else:  # cross-attention: queries from x, keys and values from the memory
+        q = x @ layer.c_q.params["W"] + layer.c_q.params["b"]
+        kv = memory @ layer.c_kv.params["W"] + layer.c_kv.params["b"]
+        k, v, causal = kv[..., :C], kv[..., C:], False
+    out = np.zeros(x.shape)
+    for b in range(len(x)):
+        heads = [
+            attention_by_loops(q[b, :, cols], k[b, :, cols], v[b, :, cols], causal)
+            for cols in (slice(h * hs, (h + 1) * hs) for h in range(nh))
+        ]
+        out[b] = np.concatenate(heads, axis=-1) @ layer.c_proj.params["W"]
+    return out + layer.c_proj.params["b"]
 
 
-def check_all_gradients(layer, inputs, run):
-    """Gradcheck d loss / d every input and every parameter; loss = sum(out * R)."""
-    R = rng(99).standard_normal(run().shape)
+def gradient_errors(layer: Module, *inputs: np.ndarray) -> dict[str, float]:
+    """Normalised errors of ``layer.backward`` against nudging, for each input and parameter.
+
+    The loss is ``sum(w * layer.forward(*inputs))`` for a fixed random ``w``.
+    """
+    w = np.random.default_rng(99).standard_normal(layer.forward(*inputs).shape)
+
+    def loss() -> float:
+        return float(np.sum(w * layer.forward(*inputs)))
+
     layer.zero_grad()
-    run()
-    d_inputs = layer.backward(R)
-    d_inputs = d_inputs if isinstance(d_inputs, tuple) else (d_inputs,)
-
-    def loss():
-        return float(np.sum(run() * R))
-
-    errors = {}
-    for i, (x, dx) in enumerate(zip(inputs, d_inputs, strict=True)):
-        errors[f"input {i}"] = gradcheck(loss, x, dx)
-    for name, p in layer.params.items():
-        errors[name] = gradcheck(loss, p, layer.grads[name].copy())
+    loss()
+    dinputs = layer.backward(w)
+    dinputs = dinputs if isinstance(dinputs, tuple) else (dinputs,)
+    errors = {
+        f"input {i}": relative_error(dx, numerical_gradient(loss, x))
+        for i, (x, dx) in enumerate(zip(inputs, dinputs, strict=True))
+    }
+    for name, p, g in layer.named_parameters():
+        errors[name] = relative_error(g.copy(), numerical_gradient(loss, p))
     return errors
 
 
-@pytest.mark.parametrize("causal", [True, False])
-def test_self_attention_gradients_match_nudging(causal):
-    head = SelfAttention(5, 3, causal=causal, rng=rng(), dtype=np.float64)
-    x = rng(1).standard_normal((2, 4, 5))
-    check_all_gradients(head, [x], lambda: head.forward(x))
+# -- by hand ------------------------------------------------------------------------------
 
 
-def test_multihead_attention_gradients_match_nudging():
-    mha = MultiHeadAttention(6, 2, causal=True, rng=rng(), dtype=np.float64)
-    mha.params["b_o"][:] = rng(2).standard_normal(6)
-    x = rng(1).standard_normal((2, 4, 6))
-    check_all_gradients(mha, [x], lambda: mha.forward(x))
-
-
-def test_cross_attention_gradients_match_nudging():
-    cross = CrossAttention(6, 3, rng=rng(), dtype=np.float64)
-    x = rng(1).standard_normal((2, 3, 6))
-    context = rng(2).standard_normal((2, 5, 6))
-    errors = check_all_gradients(cross, [x, context], lambda: cross.forward(x, context))
-    assert set(errors) == {"input 0", "input 1", "W_k", "W_q", "W_v", "W_o", "b_o"}
-
-
-def test_scaled_dot_product_attention_backward_matches_nudging():
-    q = rng(1).standard_normal((2, 3, 4))
-    k = rng(2).standard_normal((2, 5, 4))
-    v = rng(3).standard_normal((2, 5, 2))
-    R = rng(4).standard_normal((2, 3, 2))
-    out, u = scaled_dot_product_attention(q, k, v)
-    dq, dk, dv = scaled_dot_product_attention_backward(R, q, k, v, u)
-
-    def loss():
-        return float(np.sum(scaled_dot_product_attention(q, k, v)[0] * R))
-
-    for array, grad in ((q, dq), (k, dk), (v, dv)):
-        gradcheck(loss, array, grad)
-
-
-def test_backward_adds_to_the_gradients_and_leaves_dout_alone():
-    mha = MultiHeadAttention(4, 2, rng=rng(), dtype=np.float64)
-    x = rng(1).standard_normal((2, 3, 4))
-    dout = rng(2).standard_normal((2, 3, 4))
-    saved = dout.copy()
-    mha.forward(x)
-    mha.backward(dout)
-    once = {name: g.copy() for name, g in mha.grads.items()}
-    mha.backward(dout)
-    for name, g in mha.grads.items():
-        np.testing.assert_allclose(g, 2 * once[name])
-    np.testing.assert_array_equal(dout, saved)
-
-
-# -- what attention computes --------------------------------------------------------------
-
-
-def test_the_articles_weights_half_a_quarter_a_quarter():
-    # One query, three keys: scores ln 2, 0, 0 give u = 2/4, 1/4, 1/4 after softmax.
-    x = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+def test_the_articles_weights_a_half_a_quarter_a_quarter():
+    """Scores ln 2, 0, 0 (after the 1/sqrt(d) scale, d = 1): softmax gives 2/4, 1/4, 1/4."""
     q = np.array([[1.0]])
     k = np.array([[math.log(2)], [0.0], [0.0]])
-    out, u = scaled_dot_product_attention(q, k, x)
+    v = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    out, u = attention(q, k, v)
     np.testing.assert_allclose(u, [[0.5, 0.25, 0.25]])
-    np.testing.assert_allclose(out, [0.5 * x[0] + 0.25 * x[1] + 0.25 * x[2]])
+    # 0.5 [1, 0] + 0.25 [0, 1] + 0.25 [2, 2] = [1, 0.75]
+    np.testing.assert_allclose(out, [[1.0, 0.75]])
 
 
-def test_two_positions_with_a_causal_mask_by_hand():
-    q = k = np.eye(2)
-    v = np.array([[1.0], [3.0]])
-    out, u = scaled_dot_product_attention(q, k, v, causal=True)
-    # Row 0 sees only itself. Row 1 has scores 0 and 1/sqrt(2).
-    u1 = 1 / (1 + math.exp(-1 / math.sqrt(2)))
-    np.testing.assert_allclose(u, [[1.0, 0.0], [1 - u1, u1]])
-    np.testing.assert_allclose(out, [[1.0], [(1 - u1) * 1 + u1 * 3]])
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "not-causal"])
+def test_attention_with_q_equal_to_k_equal_to_the_identity_by_hand(causal):
+    """q = k = I (d = 2), v = [1, 3]: the scores are I / sqrt(2); softmax row by row."""
+    u_self = 1 / (1 + math.exp(-1 / math.sqrt(2)))  # e^(1/sqrt2) / (e^(1/sqrt2) + e^0): 0.6698
+    if causal:  # row 0 sees only itself; row 1 scores [0, 1/sqrt2]
+        u = [[1.0, 0.0], [1 - u_self, u_self]]
+    else:  # row 0 scores [1/sqrt2, 0]; row 1 scores [0, 1/sqrt2]
+        u = [[u_self, 1 - u_self], [1 - u_self, u_self]]
+    out, weights = attention(np.eye(2), np.eye(2), np.array([[1.0], [3.0]]), causal)
+    np.testing.assert_allclose(weights, u, rtol=1e-15)
+    # causal row 1: 0.3302 * 1 + 0.6698 * 3 = 2.3396
+    np.testing.assert_allclose(out, [[u[0][0] + 3 * u[0][1]], [u[1][0] + 3 * u[1][1]]])
 
 
-@pytest.mark.parametrize("causal", [True, False])
-def test_attention_weights_rows_sum_to_one(causal):
-    head = SelfAttention(4, 3, causal=causal, rng=rng())
-    head.forward(rng(1).standard_normal((2, 6, 4)))
-    assert head.weights is not None and head.weights.shape == (2, 6, 6)
-    np.testing.assert_allclose(head.weights.sum(axis=-1), 1.0, rtol=1e-6)
-    assert np.all(head.weights >= 0)
-    above_diagonal = head.weights[:, np.triu_indices(6, k=1)[0], np.triu_indices(6, k=1)[1]]
-    assert np.all(above_diagonal == 0) == causal
+def test_causal_mask_by_hand():
+    """0 where query t may look at key s <= t, -inf above the diagonal."""
+    assert causal_mask(3).tolist() == [[0, -np.inf, -np.inf], [0, 0, -np.inf], [0, 0, 0]]
+
+
+# -- against the loops --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "not-causal"])
+def test_attention_equals_the_loops_over_positions(causal):
+    """The matrix formula on [B, nh, T, d] arrays equals the loops, sequence by sequence."""
+    q, k, v = normal(2, 3, 4, 5, seed=1), normal(2, 3, 4, 5, seed=2), normal(2, 3, 4, 2, seed=3)
+    out, u = attention(q, k, v, causal)
+    for b in range(2):
+        for h in range(3):
+            expected = attention_by_loops(q[b, h], k[b, h], v[b, h], causal)
+            np.testing.assert_allclose(out[b, h], expected, rtol=1e-12)
+    np.testing.assert_allclose(u.sum(axis=-1), 1.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "not-causal"])
+def test_multihead_attention_equals_the_loops_over_heads(causal):
+    """All heads at once (one c_attn, a reshape) equals each head on its own columns."""
+    layer = MultiHeadAttention(6, 3, causal, rng=0, dtype=F64)
+    layer.c_attn.params["b"][:] = normal(18, seed=4)  # biases that are not 0
+    x = normal(2, 4, 6)
+    np.testing.assert_allclose(layer(x), multihead_by_loops(layer, x), rtol=1e-11)
+
+
+def test_multihead_attention_is_self_attention_heads_side_by_side():
+    """Chapter 13 from chapter 8: n_head SelfAttention heads, concatenated, then c_proj."""
+    layer = MultiHeadAttention(6, 2, bias=False, rng=0, dtype=F64)
+    W = layer.c_attn.params["W"]  # [C, 3C]: the queries', keys' and values' columns
+    x = normal(2, 5, 6)
+    heads = []
+    for h in range(2):
+        head = SelfAttention(6, 3, causal=True, rng=0, dtype=F64)
+        for name, third in (("W_q", 0), ("W_k", 1), ("W_v", 2)):
+            head.params[name][:] = W[:, 6 * third + 3 * h : 6 * third + 3 * h + 3]
+        heads.append(head(x))
+    by_heads = np.concatenate(heads, axis=-1) @ layer.c_proj.params["W"]
+    np.testing.assert_allclose(layer(x), by_heads, rtol=1e-12)
+
+
+def test_cross_attention_equals_the_loops_with_another_source_length():
+    """Queries from x (T = 3), keys and values from a memory of S = 5 positions, no mask."""
+    layer = CrossAttention(4, 2, rng=0, dtype=F64)
+    for linear in (layer.c_q, layer.c_kv, layer.c_proj):
+        linear.params["b"][:] = normal(linear.n_out, seed=5)
+    x, memory = normal(2, 3, 4, seed=6), normal(2, 5, 4, seed=7)
+    out = layer(x, memory)
+    assert out.shape == (2, 3, 4) and layer.u.shape == (2, 2, 3, 5)
+    np.testing.assert_allclose(out, multihead_by_loops(layer, x, memory), rtol=1e-11)
 
 
 @pytest.mark.parametrize(
     "make",
     [
-        lambda causal: SelfAttention(4, 3, causal=causal, rng=rng(), dtype=np.float64),
-        lambda causal: MultiHeadAttention(4, 2, causal=causal, rng=rng(), dtype=np.float64),
+        lambda: SelfAttention(4, 3, rng=0, dtype=F64),
+        lambda: MultiHeadAttention(4, 2, rng=0, dtype=F64),
     ],
     ids=["SelfAttention", "MultiHeadAttention"],
 )
-@pytest.mark.parametrize("t", [0, 2, 4])
-def test_causal_mask_blocks_the_future(make, t):
-    x = rng(1).standard_normal((2, 6, 4))
-    changed = x.copy()
-    changed[:, t + 1] += rng(2).standard_normal((2, 4))  # change position t + 1 only
-    masked = make(True)
-    before, after = masked.forward(x), masked.forward(changed)
-    np.testing.assert_array_equal(after[:, : t + 1], before[:, : t + 1])
-    assert not np.allclose(after[:, t + 1 :], before[:, t + 1 :])
-    # Without the mask, the same change reaches the earlier positions: the test can fail.
-    unmasked = make(False)
-    assert not np.allclose(unmasked.forward(changed)[:, : t + 1], unmasked.forward(x)[:, : t + 1])
+def test_a_causal_layer_does_not_look_ahead(make):
+    """Changing the input at position 3 leaves the outputs at positions 0 to 2 exactly alone."""
+    layer = make()
+    x = normal(2, 5, 4)
+    before = layer(x)
+    x[:, 3:] += 1.0
+    after = layer(x)
+    np.testing.assert_array_equal(after[:, :3], before[:, :3])
+    assert not np.allclose(after[:, 3:], before[:, 3:])
 
 
-def test_multihead_with_one_head_is_self_attention_then_the_output_projection():
-    mha = MultiHeadAttention(4, 1, causal=True, rng=rng(), dtype=np.float64)
-    mha.params["b_o"][:] = [0.1, -0.2, 0.3, 0.4]
-    head = SelfAttention(4, 4, causal=True, rng=rng(5), dtype=np.float64)
-    for name in ("W_k", "W_q", "W_v"):
-        head.params[name][:] = mha.params[name]
-    x = rng(1).standard_normal((2, 5, 4))
-    by_hand = head.forward(x) @ mha.params["W_o"] + mha.params["b_o"]
-    np.testing.assert_allclose(mha.forward(x), by_hand, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(mha.weights[:, 0], head.weights, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("causal", [True, False])
-def test_multihead_equals_a_loop_over_heads(causal):
-    mha = MultiHeadAttention(12, 3, causal=causal, rng=rng(), dtype=np.float64)
-    mha.params["b_o"][:] = rng(3).standard_normal(12)
-    x = rng(1).standard_normal((2, 5, 12))
-    expected = naive_heads(x, x, mha.params, n_head=3, causal=causal)
-    np.testing.assert_allclose(mha.forward(x), expected, rtol=1e-10, atol=1e-12)
-
-
-def test_cross_attention_equals_a_loop_over_heads_with_other_lengths():
-    cross = CrossAttention(8, 2, rng=rng(), dtype=np.float64)
-    cross.params["b_o"][:] = rng(3).standard_normal(8)
-    x, context = rng(1).standard_normal((3, 2, 8)), rng(2).standard_normal((3, 7, 8))
-    out = cross.forward(x, context)
-    assert out.shape == (3, 2, 8) and cross.weights.shape == (3, 2, 2, 7)
-    expected = naive_heads(x, context, cross.params, n_head=2, causal=False)
-    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
-
-
-def test_cross_attention_to_itself_is_unmasked_multihead_attention():
-    cross = CrossAttention(6, 2, rng=rng(), dtype=np.float64)
-    mha = MultiHeadAttention(6, 2, causal=False, rng=rng(), dtype=np.float64)
-    x = rng(1).standard_normal((2, 4, 6))
-    np.testing.assert_allclose(cross(x, x), mha(x), rtol=1e-12)
-    dout = rng(2).standard_normal((2, 4, 6))
-    dx, dcontext = cross.backward(dout)
-    np.testing.assert_allclose(dx + dcontext, mha.backward(dout), rtol=1e-10, atol=1e-12)
-
-
-def test_split_then_merge_heads_gives_back_the_input():
-    x = np.arange(2 * 3 * 8.0).reshape(2, 3, 8)
-    heads = split_heads(x, 4)
-    assert heads.shape == (2, 4, 3, 2)
-    np.testing.assert_array_equal(heads[1, 2, 0], x[1, 0, 4:6])  # head 2 holds columns 4:6
+def test_split_and_merge_heads_are_inverses():
+    """[B, T, C] -> [B, nh, T, hs] -> [B, T, C] gives back the same array; head 1 is columns 2-3."""
+    x = np.arange(24.0).reshape(2, 3, 4)
+    heads = split_heads(x, 2)
+    np.testing.assert_array_equal(heads[:, 1], x[..., 2:4])
     np.testing.assert_array_equal(merge_heads(heads), x)
 
 
-# -- dtypes -------------------------------------------------------------------------------
+# -- gradients against nudging (float64) --------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("make", "inputs"),
-    [
-        (lambda: SelfAttention(4, 3, rng=rng()), ((2, 5, 4),)),
-        (lambda: MultiHeadAttention(4, 2, rng=rng()), ((2, 5, 4),)),
-        (lambda: CrossAttention(4, 2, rng=rng()), ((2, 5, 4), (2, 3, 4))),
-    ],
-    ids=["SelfAttention", "MultiHeadAttention", "CrossAttention"],
-)
-def test_float32_in_float32_out_and_float32_gradients(make, inputs):
-    layer = make()
-    xs = [rng(i).standard_normal(shape).astype(np.float32) for i, shape in enumerate(inputs)]
-    out = layer.forward(*xs)
-    assert out.dtype == np.float32
-    assert all(p.dtype == np.float32 for p in layer.params.values())
-    d_inputs = layer.backward(np.ones_like(out))
-    d_inputs = d_inputs if isinstance(d_inputs, tuple) else (d_inputs,)
-    assert all(d.dtype == np.float32 for d in d_inputs)
-    assert all(g.dtype == np.float32 for g in layer.grads.values())
-    assert layer.weights.dtype == np.float32
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "not-causal"])
+def test_self_attention_gradients_match_nudging(causal):
+    """One head: d x and d W_k, d W_q, d W_v through scores, softmax and the weighted sum."""
+    errors = gradient_errors(SelfAttention(4, 3, causal, rng=0, dtype=F64), normal(2, 4, 4))
+    assert set(errors) == {"input 0", "W_k", "W_q", "W_v"}
+    assert max(errors.values()) < TOL, errors
 
 
-def test_float64_input_is_converted_to_the_layers_float32():
-    head = SelfAttention(4, 3, rng=rng())
-    x = rng(1).standard_normal((2, 5, 4))
-    out = head.forward(x)
-    assert out.dtype == np.float32
-    np.testing.assert_allclose(out, head.forward(x.astype(np.float32)))
+def test_multihead_attention_gradients_match_nudging():
+    """Two heads: d x and the gradients of c_attn and c_proj (weights and biases)."""
+    errors = gradient_errors(MultiHeadAttention(4, 2, rng=0, dtype=F64), normal(2, 3, 4))
+    assert set(errors) == {"input 0", "c_attn.W", "c_attn.b", "c_proj.W", "c_proj.b"}
+    assert max(errors.values()) < TOL, errors
 
 
-def test_parameter_names_and_shapes():
-    head = SelfAttention(8, 3, rng=rng())
-    assert {n: p.shape for n, p in head.params.items()} == {
-        "W_k": (8, 3),
-        "W_q": (8, 3),
-        "W_v": (8, 3),
-    }
-    mha = MultiHeadAttention(8, 2, rng=rng())
-    shapes = {n: p.shape for n, p in mha.params.items()}
-    assert shapes == {"W_k": (8, 8), "W_q": (8, 8), "W_v": (8, 8), "W_o": (8, 8), "b_o": (8,)}
-    assert mha.head_size == 4 and mha.n_parameters == 4 * 64 + 8
+def test_cross_attention_gradients_of_both_inputs_match_nudging():
+    """backward returns (d x, d memory): the queries' input and the keys' and values' input."""
+    layer = CrossAttention(4, 2, rng=0, dtype=F64)
+    errors = gradient_errors(layer, normal(2, 3, 4, seed=2), normal(2, 5, 4, seed=3))
+    assert {"input 0", "input 1", "c_q.W", "c_kv.W", "c_proj.W"} <= set(errors)
+    assert max(errors.values()) < TOL, errors
 
 
-def test_same_rng_seed_gives_the_same_layer():
-    a, b = MultiHeadAttention(8, 2, rng=rng(7)), MultiHeadAttention(8, 2, rng=rng(7))
-    for name in a.params:
-        np.testing.assert_array_equal(a.params[name], b.params[name])
+# -- the door -----------------------------------------------------------------------------
 
 
-# -- bad input ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("make", "error", "message"),
-    [
-        (
-            lambda: SelfAttention(0, 2, rng=rng()),
-            ValueError,
-            "n_embd must be a positive int; got 0",
-        ),
-        (
-            lambda: SelfAttention(4, 2.5, rng=rng()),
-            TypeError,
-            "head_size must be a positive int; got float 2.5",
-        ),
-        (
-            lambda: SelfAttention(4, 2, causal="yes", rng=rng()),
-            TypeError,
-            "causal must be True or False; got the string 'yes'",
-        ),
-        (
-            lambda: SelfAttention(4, 2, rng="0"),
-            TypeError,
-            "rng must be a numpy Generator (np.random.default_rng(seed)) or an int seed; "
-            "got the string '0'",
-        ),
-        (
-            lambda: SelfAttention(4, 2, rng=rng(), dtype=np.int32),
-            ValueError,
-            "dtype must be np.float32 or np.float64; got type <class 'numpy.int32'>",
-        ),
-        (
-            lambda: SelfAttention(4, 2, rng=rng(), dtype="float16"),
-            ValueError,
-            "dtype must be np.float32 or np.float64; got the string 'float16'",
-        ),
-        (
-            lambda: MultiHeadAttention(10, 4, rng=rng()),
-            ValueError,
-            "n_embd must be divisible by n_head so every head gets the same size; "
-            "got n_embd=10 and n_head=4 (10 / 4 = 2.5)",
-        ),
-        (
-            lambda: MultiHeadAttention(8, 0, rng=rng()),
-            ValueError,
-            "n_head must be a positive int; got 0",
-        ),
-        (
-            lambda: MultiHeadAttention(8, 2, causal=1, rng=rng()),
-            TypeError,
-            "causal must be True or False; got int 1",
-        ),
-        (lambda: CrossAttention(6, 4, rng=rng()), ValueError, "got n_embd=6 and n_head=4"),
-        (lambda: CrossAttention(6, 2, rng=None), TypeError, "rng must be a numpy Generator"),
-    ],
-)
-def test_constructors_refuse_bad_arguments(make, error, message):
-    with pytest.raises(error, match=re.escape(message)):
-        make()
-
-
-HEAD = SelfAttention(4, 3, rng=rng())
-MHA = MultiHeadAttention(4, 2, rng=rng())
-CROSS = CrossAttention(4, 2, rng=rng())
-X = np.zeros((2, 5, 4))
-
-
-@pytest.mark.parametrize(
-    ("call", "error", "message"),
-    [
-        (
-            lambda: HEAD.forward(np.zeros((2, 5, 3))),
-            ValueError,
-            "x must have shape [batch, T, 4]; got shape (2, 5, 3)",
-        ),
-        (
-            lambda: HEAD.forward(np.zeros((5, 4))),
-            ValueError,
-            "x must have shape [batch, T, 4]; got shape (5, 4)",
-        ),
-        (
-            lambda: HEAD.forward(np.full((1, 2, 4), np.nan)),
-            ValueError,
-            "x must be finite; got nan at index (0, 0, 0)",
-        ),
-        (lambda: HEAD.forward("text"), TypeError, "x must be numbers, not text"),
-        (
-            lambda: MHA.forward(np.zeros((2, 5, 8))),
-            ValueError,
-            "x must have shape [batch, T, 4]; got shape (2, 5, 8)",
-        ),
-        (
-            lambda: CROSS.forward(X, np.zeros((3, 7, 4))),
-            ValueError,
-            "context must have the batch size of x, 2; got 3 (x (2, 5, 4), context (3, 7, 4))",
-        ),
-        (
-            lambda: CROSS.forward(X, np.zeros((2, 7, 6))),
-            ValueError,
-            "context must have shape [batch, S, 4] (4 = n_embd channels); got shape (2, 7, 6)",
-        ),
-        (
-            lambda: CROSS.forward(X, np.zeros((7, 4))),
-            ValueError,
-            "context must have shape [batch, S, 4] (4 = n_embd channels); got shape (7, 4)",
-        ),
-        (
-            lambda: CROSS.forward(np.zeros((2, 5, 6)), X),
-            ValueError,
-            "x must have shape [batch, T, 4] (4 = n_embd channels); got shape (2, 5, 6)",
-        ),
-    ],
-)
-def test_forward_refuses_bad_inputs(call, error, message):
-    with pytest.raises(error, match=re.escape(message)):
-        call()
-
-
-@pytest.mark.parametrize(
-    ("make", "dout_shape", "message"),
-    [
-        (
-            lambda: SelfAttention(4, 3, rng=rng()),
-            (2, 5, 4),
-            "dout must have shape [2, 5, 3]; got shape (2, 5, 4)",
-        ),
-        (
-            lambda: MultiHeadAttention(4, 2, rng=rng()),
-            (2, 4, 4),
-            "dout must have shape [2, 5, 4]; got shape (2, 4, 4)",
-        ),
-        (
-            lambda: CrossAttention(4, 2, rng=rng()),
-            (2, 7, 4),
-            "dout must have shape [2, 5, 4]; got shape (2, 7, 4)",
-        ),
-    ],
-    ids=["SelfAttention", "MultiHeadAttention", "CrossAttention"],
-)
-def test_backward_refuses_before_forward_and_a_dout_of_another_shape(make, dout_shape, message):
-    layer = make()
-    with pytest.raises(RuntimeError, match=re.escape("call forward before backward")):
-        layer.backward(np.zeros(dout_shape))
-    layer.forward(*([X, np.zeros((2, 7, 4))] if isinstance(layer, CrossAttention) else [X]))
+def test_heads_must_divide_the_width():
+    """8 numbers cannot be shared by 3 heads: the message shows the division."""
+    message = "n_embd must be divisible by n_head so every head gets the same size; got n_embd=8"
     with pytest.raises(ValueError, match=re.escape(message)):
-        layer.backward(np.zeros(dout_shape))
+        MultiHeadAttention(8, 3, rng=0)
 
 
-Q, K, V = np.zeros((2, 3, 4)), np.zeros((2, 5, 4)), np.zeros((2, 5, 6))
-U = np.zeros((2, 3, 5))
+def test_attention_input_must_be_a_batch_of_sequences():
+    """A single [T, C] sequence is refused: the layer wants [B, T, C]."""
+    message = "x must have shape [B, T, 4]; got shape (3, 4)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SelfAttention(4, 2, rng=0)(np.ones((3, 4)))
 
 
-@pytest.mark.parametrize(
-    ("call", "error", "message"),
-    [
-        (
-            lambda: scaled_dot_product_attention(Q, np.zeros((2, 5, 3)), V),
-            ValueError,
-            "k must have shape [..., S, 4] with the leading axes of q (2,); "
-            "got q (2, 3, 4) and k (2, 5, 3)",
-        ),
-        (
-            lambda: scaled_dot_product_attention(Q, K, np.zeros((2, 4, 6))),
-            ValueError,
-            "v must have shape [..., 5, d_v] like k (2, 5, 4); got (2, 4, 6)",
-        ),
-        (
-            lambda: scaled_dot_product_attention(Q, K, V, causal=True),
-            ValueError,
-            "a causal mask needs as many keys as queries; got T=3 and S=5",
-        ),
-        (
-            lambda: scaled_dot_product_attention(Q, K, V, causal="no"),
-            TypeError,
-            "causal must be True or False; got the string 'no'",
-        ),
-        (
-            lambda: scaled_dot_product_attention_backward(np.zeros((2, 3, 5)), Q, K, V, U),
-            ValueError,
-            "dout must have shape (2, 3, 6) to match q (2, 3, 4), k (2, 5, 4) and v (2, 5, 6); "
-            "got (2, 3, 5)",
-        ),
-        (
-            lambda: scaled_dot_product_attention_backward(np.zeros((2, 3, 6)), Q, K, V, U.T),
-            ValueError,
-            "u must have shape (2, 3, 5)",
-        ),
-        (
-            lambda: scaled_dot_product_attention_backward([[0.0]], Q, K, V, U),
-            TypeError,
-            "dout must be a float array with 2 or more axes; got a list of 1 item(s)",
-        ),
-        (
-            lambda: split_heads(np.zeros((2, 3, 6)), 4),
-            ValueError,
-            "the 6 channels of x do not split into n_head=4 heads",
-        ),
-        (
-            lambda: split_heads(np.zeros((3, 6)), 2),
-            ValueError,
-            "x must be an array of shape [B, T, C]; got an array of shape (3, 6)",
-        ),
-        (
-            lambda: merge_heads(np.zeros((2, 3, 6))),
-            ValueError,
-            "x must be an array of shape [B, n_head, T, head_size]; "
-            "got an array of shape (2, 3, 6)",
-        ),
-    ],
-)
-def test_attention_functions_refuse_bad_inputs(call, error, message):
-    with pytest.raises(error, match=re.escape(message)):
-        call()
+def test_memory_must_have_the_batch_size_of_x():
+    """Cross-attention pairs sequence b of x with sequence b of the memory."""
+    message = "memory must have shape [2, S, 8] (the batch size of x); got shape (3, 4, 8)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CrossAttention(8, 2, rng=0)(np.ones((2, 3, 8)), np.ones((3, 4, 8)))

@@ -1,358 +1,376 @@
-"""The GPT model of chapter 15: gradients, tying, initialisation, counts, generation, errors."""
+"""The GPT (companion.models.gpt) and text generation (companion.models.generate).
+
+Gradients of a block and of the whole model against nudging (float64), the parameter
+count from the sizes, generation against a hand-written loop, sampling frequencies, and
+the model's door.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
+import sys
 
 import numpy as np
 import pytest
 
-from companion.generation import sample_next
-from companion.gpt import GPT, GPTConfig
-from companion.gradcheck import gradcheck
+from companion import (
+    GPT,
+    CharTokenizer,
+    GPTConfig,
+    LayerNorm,
+    Transformer,
+    TransformerConfig,
+    checks,
+    generate,
+    numerical_gradient,
+    relative_error,
+    sample_next,
+    softmax_with_temperature,
+)
+from companion.models.gpt import Block
 
-TINY = GPTConfig(vocab_size=11, block_size=6, n_layer=2, n_head=2, n_embd=8)
-BABY = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
+F64 = np.float64
+TINY = GPTConfig(vocab_size=7, block_size=5, n_layer=2, n_head=2, n_embd=4)
 
 
-def tiny(seed: int = 0, dtype: type = np.float64, **changes: object) -> GPT:
-    import dataclasses
-
-    return GPT(dataclasses.replace(TINY, **changes), rng=seed, dtype=dtype)  # type: ignore[arg-type]
+def tiny(seed: int = 0, dtype: type = F64, **changes: object) -> GPT:
+    return GPT(dataclasses.replace(TINY, **changes), rng=seed, dtype=dtype)
 
 
-# -- gradients -------------------------------------------------------------------------------
+def unit_sized(model: GPT | Block) -> GPT | Block:
+    """Give the tables spread 1 and every other weight matrix 1 / sqrt(n_in), not 0.02.
+
+    With GPT-2's 0.02 the first LayerNorm divides by about 0.03, the loss curves so sharply
+    that central differences are themselves off by ~1e-6, and the gradients of the queries
+    and keys are 1e-5 times the others. Unit-sized weights keep nudging honest; the
+    formulas checked are the same. (They also make a random model's greedy text vary.)
+    """
+    for name, p, _ in model.named_parameters():
+        if p.ndim == 2:
+            p *= (1.0 if name in ("wte.W", "wpe.W") else 1 / math.sqrt(p.shape[0])) / p.std()
+    return model
 
 
-def test_the_whole_model_passes_the_gradient_check():
-    model = tiny(seed=1)
-    # std-0.02 tables make the first LayerNorm divide by ~0.03: the loss curves so sharply
-    # that central differences are off by ~1e-6 (see tests/test_module.py). Unit size.
-    model.wte.params["W"] *= 50.0
-    model.wpe.params["W"] *= 50.0
-    # std-0.02 W_q and W_k make their gradients ~1e-5 times the others: rounding in the
-    # differences then gives errors ~6e-6. Weights of std 1 / sqrt(n_in) give ~4e-10.
-    for block in model.blocks:
-        for _, p, _ in block.named_parameters():
-            if p.ndim == 2:
-                p *= 1 / np.sqrt(p.shape[0]) / p.std()
+# -- gradients against nudging (float64) --------------------------------------------------
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["causal", "not-causal"])
+def test_a_blocks_backward_mirrors_its_forward(causal):
+    """x + attn(ln_1(x)), then x + mlp(ln_2(x)); the GPT's block and the encoder's (no mask)."""
+    block = unit_sized(Block(4, 2, causal, rng=np.random.default_rng(0), dtype=F64))
+    x = np.random.default_rng(1).standard_normal((2, 3, 4))
+    w = np.random.default_rng(2).standard_normal(x.shape)
+
+    def loss() -> float:
+        return float(np.sum(w * block.forward(x)))
+
+    loss()
+    block.zero_grad()
+    dx = block.backward(w)
+    errors = {"x": relative_error(dx, numerical_gradient(loss, x))}
+    for name, p, g in block.named_parameters():
+        errors[name] = relative_error(g, numerical_gradient(loss, p))
+    # x; two norms (gamma, beta); two linear layers (W, b) in attn and two in mlp
+    assert len(errors) == 1 + 2 * 2 + 2 * 2 + 2 * 2
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_whole_gpt_gradients_match_nudging_with_an_ignored_target(bias):
+    """Every parameter, the tied token table included, with a repeated id and a -1 target."""
+    model = unit_sized(tiny(seed=1, bias=bias))
     rng = np.random.default_rng(2)
-    ids = rng.integers(0, 11, size=(2, 6))
-    ids[0, :3] = 7  # repeated ids: embedding and head gradients must add up
-    targets = rng.integers(0, 11, size=(2, 6))
+    ids = rng.integers(0, 7, size=(2, 4))  # 4 positions of 5: the last position row unused
+    ids[0, :3] = 3  # a repeated id: its embedding gradients add up
+    targets = rng.integers(0, 7, size=(2, 4))
+    targets[1, 2] = -1  # padding: left out of the loss and of its mean
 
-    def f() -> float:
-        return model.loss(ids, targets)
+    def loss() -> float:
+        return model.forward(ids, targets)[1]
 
-    f()
+    loss()
     model.zero_grad()
     model.backward()
-    params, grads = model.parameters(), model.gradients()
-    assert len(params) == 2 + 2 * 13 + 2  # tables, 2 blocks of 13, final norm
-    errors = {name: gradcheck(f, p, grads[name]) for name, p in params.items()}
-    worst = max(errors.values())
-    print(f"worst normalised gradient error {worst:.2e} ({max(errors, key=errors.__getitem__)})")
-    assert worst <= 1e-8
+    errors = {
+        n: relative_error(g, numerical_gradient(loss, p)) for n, p, g in model.named_parameters()
+    }
+    # wte, wpe; per block ln_1, ln_2 (gamma, beta) and four linear layers (W, b); ln_f
+    assert len(errors) == (2 + 2 * 12 + 2 if bias else 2 + 2 * 6 + 1)
+    assert max(errors.values()) < 1e-7, errors
 
 
-def test_backward_accumulates_and_accepts_dlogits():
-    model = tiny(seed=3)
-    ids = np.array([[1, 2, 3], [4, 5, 6]])
-    targets = np.array([[2, 3, 4], [5, 6, 7]])
-    model.loss(ids, targets)
-    model.zero_grad()
-    model.backward()
-    once = {k: v.copy() for k, v in model.gradients().items()}
-    dlogits = model.criterion.backward()
-    model.forward(ids)
-    model.backward(dlogits)  # the same gradient again, from dlogits
-    for name, g in model.gradients().items():
-        np.testing.assert_allclose(g, 2 * once[name], rtol=1e-12, atol=1e-15)
+# -- sizes and initial weights ------------------------------------------------------------
 
 
-# -- weight tying, initialisation and counts ----------------------------------------------------
+def test_the_baby_gpt_without_biases_has_804096_parameters():
+    """nanoGPT's baby GPT (65 characters, 64 positions, 4 blocks of width 128, bias=False)."""
+    V, T, L, C = 65, 64, 4, 128
+    per_block = (
+        C  # ln_1.gamma
+        + C * 3 * C  # attn.c_attn.W: queries, keys and values of every head
+        + C * C  # attn.c_proj.W
+        + C  # ln_2.gamma
+        + C * 4 * C  # mlp.c_fc.W
+        + 4 * C * C  # mlp.c_proj.W
+    )  # = 12 C^2 + 2 C = 196,864
+    by_hand = V * C + T * C + L * per_block + C  # wte (also the head), wpe, blocks, ln_f
+    assert by_hand == 8_320 + 8_192 + 787_456 + 128 == 804_096
+    config = GPTConfig(V, T, L, 4, C, bias=False)
+    model = GPT(config, rng=0)
+    assert model.n_parameters == config.n_parameters() == by_hand
+    assert model.count_parameters(include_positions=False) == by_hand - T * C == 795_904
 
 
-def test_the_head_is_the_token_table_and_its_gradient_adds_to_it():
-    model = tiny(seed=4)
-    assert "wte.W" in model.parameters()
-    assert not any("head" in name for name in model.parameters())
-    ids = np.array([[0, 1, 2]])
-    logits = model.forward(ids)
-    E = model.wte.params["W"]
-    np.testing.assert_allclose(logits, model.x_final @ E.T)
-    E[3] += np.arange(8.0)  # the table changes: the logit of token 3 changes, no copy
-    assert not np.allclose(model.forward(ids)[..., 3], logits[..., 3])
-    # token 10 never appears: its row gets only the head's gradient, x^T dlogits[:, 10]
-    model.zero_grad()
-    dlogits = np.zeros((1, 3, 11))
-    dlogits[0, :, 10] = 1.0
-    model.backward(dlogits)
-    np.testing.assert_allclose(model.wte.grads["W"][10], model.x_final[0].sum(axis=0))
+def test_the_config_counts_the_parameters_of_random_small_models():
+    """GPTConfig.n_parameters(), from the sizes alone, equals the count of the model's arrays."""
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        n_head = int(rng.integers(1, 4))
+        config = GPTConfig(
+            vocab_size=int(rng.integers(2, 40)),
+            block_size=int(rng.integers(1, 20)),
+            n_layer=int(rng.integers(1, 4)),
+            n_head=n_head,
+            n_embd=n_head * int(rng.integers(1, 6)),
+            bias=bool(rng.integers(0, 2)),
+        )
+        assert GPT(config, rng=0).n_parameters == config.n_parameters(), config
 
 
 def test_initial_weights_follow_gpt2():
-    config = GPTConfig(vocab_size=50, block_size=16, n_layer=6, n_head=4, n_embd=256)
-    model = GPT(config, rng=0)
-    small = 0.02 / np.sqrt(2 * 6)
-    for block in model.blocks:
-        assert block.attn.params["W_o"].std() == pytest.approx(small, rel=0.02)
-        assert block.proj.params["W"].std() == pytest.approx(small, rel=0.02)
-        assert block.fc.params["W"].std() == pytest.approx(0.02, rel=0.02)
-        assert block.attn.params["W_q"].std() == pytest.approx(0.02, rel=0.02)
-        assert np.all(block.fc.params["b"] == 0) and np.all(block.attn.params["b_o"] == 0)
-        assert np.all(block.ln_1.params["gamma"] == 1) and np.all(block.ln_2.params["beta"] == 0)
-    assert model.wte.params["W"].std() == pytest.approx(0.02, rel=0.05)
+    """Weights N(0, 0.02); the projections ending a branch N(0, 0.02 / sqrt(2 L)); biases 0."""
+    model = GPT(GPTConfig(200, 64, n_layer=3, n_head=4, n_embd=128), rng=0, dtype=F64)
+    small = 0.02 / math.sqrt(2 * 3)
+    for name, p in model.parameters().items():
+        if name.endswith("c_proj.W"):
+            assert p.std() == pytest.approx(small, rel=0.03), name
+        elif p.ndim == 2:
+            assert p.std() == pytest.approx(0.02, rel=0.03), name
+        elif name.endswith("gamma"):
+            assert np.all(p == 1), name
+        else:
+            assert np.all(p == 0), name  # biases and LayerNorm shifts
 
 
-def test_parameter_count_by_hand():
-    # per block: 2 norms 4C, attention 4C^2 + C, MLP 8C^2 + 5C = 12C^2 + 10C
-    C, L, V, T = 8, 2, 11, 6
-    by_hand = V * C + T * C + L * (12 * C * C + 10 * C) + 2 * C
+def test_the_head_is_the_token_table():
+    """Weight tying: logits = ln_f(x) E^T with E = wte.W, and no head parameter of its own."""
     model = tiny()
-    assert model.n_parameters == by_hand == 1848
-    assert model.count_parameters(include_positions=False) == by_hand - T * C
-    no_bias = tiny(bias=False)  # the MLP's two biases go: 4C + C per block
-    assert no_bias.n_parameters == by_hand - L * 5 * C
-    assert "blocks.0.fc.b" not in no_bias.parameters()
+    logits, _ = model([[1, 2, 3]])
+    np.testing.assert_allclose(logits, model.x @ model.wte.params["W"].T, rtol=1e-12)
+    assert not any("head" in name for name in model.parameters())
 
 
-def test_baby_config_parameter_count():
-    model = GPT(BABY, rng=0)
-    C = 128
-    assert model.n_parameters == 65 * C + 64 * C + 4 * (12 * C * C + 10 * C) + 2 * C == 808_320
-    assert model.count_parameters(include_positions=False) == 800_128
+# -- what the model computes ----------------------------------------------------------------
 
 
-def test_float32_stays_float32():
-    model = GPT(TINY, rng=0)  # float32 by default
-    ids = np.array([[1, 2, 3, 4]])
-    model.loss(ids, ids)
+def test_later_tokens_do_not_change_earlier_logits():
+    """The model is causal: changing tokens 3 and 4 leaves the logits at 0 to 2 exactly alone."""
+    model = unit_sized(tiny(seed=5))
+    ids = np.array([[1, 2, 3, 4, 5], [6, 5, 4, 3, 2]])
+    before, _ = model(ids)
+    ids[:, 3:] = [[0, 0], [1, 1]]
+    after, _ = model(ids)
+    np.testing.assert_array_equal(after[:, :3], before[:, :3])
+    assert not np.allclose(after[:, 3:], before[:, 3:])
+
+
+def test_dropout_is_on_in_training_and_off_in_evaluation():
+    """With dropout 0.5 two training forwards differ (new masks); two evaluation forwards agree."""
+    model = tiny(dropout=0.5)
+    ids = [[1, 2, 3]]
+    assert not np.array_equal(model(ids)[0], model(ids)[0])
+    model.eval()
+    np.testing.assert_array_equal(model(ids)[0], model(ids)[0])
+
+
+def test_a_float32_model_stays_float32():
+    """Parameters, logits and gradients are float32 in the default model; the loss a float."""
+    model = tiny(dtype=np.float32)
+    logits, loss = model([[1, 2, 3]], [[2, 3, 4]])
     model.backward()
-    assert model.forward(ids).dtype == np.float32
+    assert logits.dtype == np.float32 and isinstance(loss, float)
     assert {p.dtype for p in model.parameters().values()} == {np.dtype(np.float32)}
     assert {g.dtype for g in model.gradients().values()} == {np.dtype(np.float32)}
-    dropping = GPT(GPTConfig(11, 6, 1, 2, 8, dropout=0.2), rng=0)
-    assert dropping.forward(ids).dtype == np.float32
 
 
-def test_causality_later_tokens_do_not_change_earlier_logits():
-    model = tiny(seed=5)
-    ids = np.array([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]])
-    before = model.forward(ids)
-    changed = ids.copy()
-    changed[:, 4:] = [[9, 9], [0, 0]]
-    after = model.forward(changed)
-    np.testing.assert_array_equal(after[:, :4], before[:, :4])
-    assert not np.allclose(after[:, 4:], before[:, 4:])
+def test_the_model_checks_at_its_door_and_not_inside(monkeypatch):
+    """A forward and backward convert no array with as_array: only the ids are checked."""
+    calls = []
+    real = checks.as_array
+
+    def counting(value, name, **kwargs):
+        calls.append(name)
+        return real(value, name, **kwargs)
+
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("companion") and getattr(module, "as_array", 0) is real:
+            monkeypatch.setattr(module, "as_array", counting)
+    LayerNorm(3)([[1.0, 2.0, 3.0]])
+    assert calls == ["x"], "a layer called by a reader checks its input"
+    calls.clear()
+    model = tiny()
+    model([[1, 2, 3]], [[2, 3, 4]])
+    model.backward()
+    transformer = Transformer(TransformerConfig(5, 6, 4, 5, n_layer=1, n_head=2, n_embd=4), rng=0)
+    transformer([[1, 2]], [[0, 1]], [[1, 2]])
+    transformer.backward()
+    transformer.greedy_decode([[1, 2]], 0, 1, 3)
+    assert calls == []
 
 
-def test_dropout_is_on_in_training_and_off_in_eval():
-    model = GPT(GPTConfig(11, 6, 2, 2, 8, dropout=0.5), rng=0)
-    ids = np.array([[1, 2, 3]])
-    assert not np.array_equal(model.forward(ids), model.forward(ids))  # new masks
-    model.eval()
-    np.testing.assert_array_equal(model.forward(ids), model.forward(ids))
-    assert not model.blocks[0].mlp_dropout.training
+# -- generation -----------------------------------------------------------------------------
 
 
-# -- generation --------------------------------------------------------------------------------
+def test_greedy_generation_equals_a_hand_written_loop():
+    """Temperature 0: append the argmax of the last position's logits, the window sliding."""
+    model = unit_sized(tiny(seed=4))
+    prompt = np.array([[1, 2, 3], [4, 4, 0]])
+    ids = prompt.copy()
+    for _ in range(8):  # 3 + 8 tokens: the window of block_size 5 slides
+        logits, _ = model(ids[:, -5:])
+        ids = np.concatenate([ids, logits[:, -1].argmax(axis=-1)[:, None]], axis=1)
+    np.testing.assert_array_equal(model.generate(prompt, 8, temperature=0), ids)
+    assert model.generate([1, 2, 3], 8, temperature=0) == ids[0].tolist()  # a list for a list
 
 
-def test_greedy_generation_is_deterministic_and_picks_the_argmax():
-    model = tiny(seed=6)
-    prompt = np.array([[1, 2], [3, 4]])
-    out = model.generate(prompt, 5, greedy=True)
-    assert out.shape == (2, 7) and out.dtype == np.int64
-    np.testing.assert_array_equal(out[:, :2], prompt)
-    np.testing.assert_array_equal(out, model.generate(prompt, 5, greedy=True))
-    first = model.forward(prompt)[:, -1].argmax(axis=-1)
-    np.testing.assert_array_equal(out[:, 2], first)
+def test_the_same_seed_gives_the_same_tokens():
+    """Sampling is reproducible: a seed or a generator made from it give the same text."""
+    model = unit_sized(tiny(seed=4))
+    first = model.generate([1, 2], 10, temperature=1.0, rng=7)
+    assert model.generate([1, 2], 10, temperature=1.0, rng=np.random.default_rng(7)) == first
 
 
-def test_seeded_sampling_is_reproducible_and_top_k_1_is_greedy():
-    model = tiny(seed=7)
-    prompt = [[1, 2, 3]]
-    a = model.generate(prompt, 8, temperature=1.5, rng=np.random.default_rng(0))
-    b = model.generate(prompt, 8, temperature=1.5, rng=0)
-    np.testing.assert_array_equal(a, b)
-    greedy = model.generate(prompt, 8, greedy=True)
-    np.testing.assert_array_equal(model.generate(prompt, 8, top_k=1, rng=3), greedy)
-    assert model.generate(prompt, 0, rng=0).tolist() == [[1, 2, 3]]
+def test_top_k_one_is_greedy_at_any_temperature():
+    """Only the largest score can be drawn when k = 1."""
+    model = unit_sized(tiny(seed=4))
+    greedy = model.generate([1, 2], 6, temperature=0)
+    assert model.generate([1, 2], 6, temperature=5.0, top_k=1, rng=0) == greedy
 
 
-def test_a_prompt_longer_than_block_size_is_cropped():
-    model = tiny(seed=8)
-    long_prompt = np.array([[3, 1, 4, 1, 5, 9, 2, 6, 5]])  # 9 tokens, block_size 6
-    out = model.generate(long_prompt, 3, greedy=True)
-    assert out.shape == (1, 12)
-    cropped = model.generate(long_prompt[:, -6:], 3, greedy=True)
-    np.testing.assert_array_equal(out[:, -3:], cropped[:, -3:])
-
-
-def test_generation_restores_the_training_mode():
-    model = GPT(GPTConfig(11, 6, 1, 2, 8, dropout=0.5), rng=0)
-    model.generate([[1]], 2, greedy=True)
-    assert model.training and model.blocks[0].attn_dropout.training
-
-
-def test_sample_next_top_k_only_draws_the_k_largest():
-    logits = np.array([0.0, 3.0, 1.0, 2.0, -1.0])
+def test_top_k_never_draws_outside_the_top_k_and_keeps_their_odds():
+    """top_k=2 of scores [0, 3, 1, 2, -1] at temperature 2: only ids 1 and 3, at 62 / 38 %."""
+    logits = [0.0, 3.0, 1.0, 2.0, -1.0]
     rng = np.random.default_rng(0)
-    draws = np.array([sample_next(logits, 5.0, rng, top_k=2) for _ in range(4000)])
+    draws = np.array([sample_next(logits, 2.0, rng, top_k=2) for _ in range(4000)])
     assert set(draws.tolist()) == {1, 3}
-    # the two kept share all the probability: p(1) = 1 / (1 + exp(-1 / 5))
-    assert np.mean(draws == 1) == pytest.approx(1 / (1 + np.exp(-0.2)), abs=0.025)
-    assert sample_next(logits, 0, top_k=3) == 1  # greedy: top_k changes nothing
-    assert sample_next(logits, 1.0, np.random.default_rng(1), top_k=1) == 1
-    draws_all = {sample_next(logits, 5.0, rng, top_k=5) for _ in range(500)}
-    assert draws_all == {0, 1, 2, 3, 4}
-    ties = {sample_next([1.0, 1.0, 0.0], 1.0, rng, top_k=1) for _ in range(200)}
-    assert ties == {0, 1}  # a tie with the k-th largest is kept
+    # e^(3/2) / (e^(3/2) + e^(2/2)) = 1 / (1 + e^-0.5) = 0.6225; 4000 draws: sigma 0.008
+    assert np.mean(draws == 1) == pytest.approx(1 / (1 + math.exp(-0.5)), abs=0.03)
 
 
-def test_temperature_sharpens_the_draws():
-    model = tiny(seed=9)
-    model.wte.params["W"] *= 50.0  # logits of unit size, so temperature matters
-    prompt = np.zeros((1, 1), dtype=np.int64)
-    cold = model.generate(np.repeat(prompt, 200, axis=0), 1, temperature=0.05, rng=0)[:, 1]
-    hot = model.generate(np.repeat(prompt, 200, axis=0), 1, temperature=50.0, rng=0)[:, 1]
-    best = int(model.forward(prompt)[0, -1].argmax())
-    assert np.mean(cold == best) > 0.9
-    assert len(set(hot.tolist())) >= 9  # nearly uniform over 11 tokens
+def test_the_model_samples_only_its_top_k_tokens_at_their_odds():
+    """GPT.generate with top_k=2: 2000 draws after one prompt give only its two likeliest."""
+    model = unit_sized(tiny(seed=4))
+    prompt = np.array([[1, 2, 3]])
+    last = model(prompt)[0][0, -1]  # the logits of the next token
+    second, first = np.argsort(last)[-2:]
+    # temperature 4 flattens the scores: without top_k the other five would get about half
+    drawn = model.generate(np.repeat(prompt, 2000, axis=0), 1, temperature=4.0, top_k=2, rng=0)
+    assert set(drawn[:, -1].tolist()) == {first, second}
+    # softmax over the two kept logits: p(first) = 1 / (1 + e^((second - first) / 4))
+    p_first = 1 / (1 + math.exp((last[second] - last[first]) / 4))
+    assert np.mean(drawn[:, -1] == first) == pytest.approx(p_first, abs=0.04)  # sigma 0.01
 
 
-# -- bad input ---------------------------------------------------------------------------------
+def test_softmax_with_temperature_by_hand():
+    """[2, 1, 0] at temperature 0.5 is softmax([4, 2, 0]); at 0 the largest gets everything."""
+    total = math.exp(4) + math.exp(2) + 1
+    expected = [math.exp(4) / total, math.exp(2) / total, 1 / total]  # 0.867, 0.117, 0.016
+    np.testing.assert_allclose(softmax_with_temperature([2.0, 1.0, 0.0], 0.5), expected)
+    assert softmax_with_temperature([2.0, 1.0, 0.0], 0).tolist() == [1.0, 0.0, 0.0]
+
+
+def test_generate_pads_a_short_prompt_on_the_left_and_leaves_the_padding_out():
+    """With pad_id, the model always sees context_length ids; the result is prompt + new ids."""
+    windows = []
+
+    def count_up(window: np.ndarray) -> np.ndarray:  # scores the id after the last one highest
+        windows.append(window.tolist())
+        return np.eye(10)[(window[:, -1] + 1) % 10]
+
+    assert generate(count_up, [8], 3, context_length=3, temperature=0, pad_id=0) == [8, 9, 0, 1]
+    assert windows == [[[0, 0, 8]], [[0, 8, 9]], [[8, 9, 0]]]
+
+
+def test_generation_restores_training_mode():
+    """generate() runs in evaluation mode and leaves the model as it found it."""
+    model = tiny(dropout=0.5)
+    model.generate([1], 2, temperature=0)
+    assert model.training and model.drop.training
+
+
+def test_complete_continues_a_text_prompt():
+    """complete() = encode, generate, decode: the prompt followed by the new characters."""
+    tokenizer = CharTokenizer("abcdefg")  # 7 characters: TINY's vocabulary
+    model = unit_sized(tiny(seed=4))
+    text = model.complete(tokenizer, "abc", 5, temperature=0)
+    assert text == tokenizer.decode(model.generate(tokenizer.encode("abc"), 5, temperature=0))
+    assert text.startswith("abc") and len(text) == 8
+
+
+def test_complete_names_the_characters_the_tokenizer_does_not_know():
+    """A prompt with 'z' and '!' outside the alphabet: both are named, as the prompt's."""
+    model = tiny()
+    message = "prompt has characters the tokenizer does not know: 'z', '!'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        model.complete(CharTokenizer("abcdefg"), "abz!", 3, temperature=0)
+
+
+# -- the door -------------------------------------------------------------------------------
+
+
+def test_ids_outside_the_vocabulary_are_refused():
+    """Id 7 in a vocabulary of 7 (ids 0 to 6)."""
+    with pytest.raises(ValueError, match=re.escape("ids must be ids in [0, 7); got 7 at index")):
+        tiny()([[1, 7]])
+
+
+def test_more_tokens_than_block_size_are_refused():
+    """6 tokens for a model of block_size 5."""
+    message = "ids must have at most block_size = 5 tokens per sequence; got T = 6"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tiny()(np.zeros((1, 6), dtype=int))
+
+
+def test_targets_must_have_the_shape_of_the_ids():
+    """One target per input token."""
+    message = "targets must have shape [1, 2] (the shape of ids); got shape (1, 3)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        tiny()([[1, 2]], [[1, 2, 3]])
+
+
+def test_backward_needs_a_loss():
+    """After model(ids) without targets there is no loss to start backward from."""
+    model = tiny()
+    model([[1, 2]])
+    with pytest.raises(RuntimeError, match=re.escape("backward() needs a loss")):
+        model.backward()
 
 
 @pytest.mark.parametrize(
-    ("changes", "error", "message"),
+    ("changes", "message"),
     [
-        ({"vocab_size": 0}, ValueError, "vocab_size must be a positive int; got 0"),
-        ({"block_size": 2.5}, TypeError, "block_size must be a positive int; got float 2.5"),
-        ({"n_layer": -1}, ValueError, "n_layer must be a positive int; got -1"),
-        ({"n_head": 3}, ValueError, "got n_embd=8 and n_head=3"),
-        ({"dropout": 1.0}, ValueError, "dropout must be in [0, 1) (1 would drop everything)"),
-        ({"dropout": "0.1"}, TypeError, "dropout must be a number in [0, 1)"),
-        ({"bias": 1}, TypeError, "bias must be True or False; got int 1"),
+        ({"vocab_size": 0}, "vocab_size must be an int >= 1; got 0"),
+        ({"n_head": 3}, "n_embd must be divisible by n_head"),
+        ({"dropout": 1.0}, "dropout must be a finite number >= 0 and < 1; got 1.0"),
     ],
+    ids=["size", "heads", "dropout"],
 )
-def test_bad_configs(changes, error, message):
-    settings = {"vocab_size": 11, "block_size": 6, "n_layer": 2, "n_head": 2, "n_embd": 8}
-    with pytest.raises(error, match=re.escape(message)):
-        GPTConfig(**(settings | changes))
-
-
-def test_bad_model_arguments():
-    with pytest.raises(TypeError, match=re.escape("config must be a GPTConfig; got dict")):
-        GPT({"vocab_size": 11}, rng=0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=re.escape("dtype must be np.float32 or np.float64")):
-        GPT(TINY, rng=0, dtype=np.int32)
-    with pytest.raises(TypeError, match=re.escape("rng must be a numpy Generator")):
-        GPT(TINY, rng="seed")  # type: ignore[arg-type]
-
-
-def test_bad_forward_loss_and_backward():
-    model = tiny()
-    with pytest.raises(RuntimeError, match=re.escape("needs a forward pass (or loss) first")):
-        model.backward()
-    with pytest.raises(ValueError, match=re.escape("at most block_size = 6 tokens per sequence")):
-        model.forward(np.zeros((1, 7), dtype=np.int64))
-    with pytest.raises(ValueError, match=re.escape("ids must be ids in [0, 11); got 11")):
-        model.forward([[1, 11]])
-    with pytest.raises(ValueError, match=re.escape("ids must be ids in [0, 11); got -1")):
-        model.forward([[-1, 2]])
-    with pytest.raises(ValueError, match=re.escape("ids must have shape [B, T]")):
-        model.forward([1, 2, 3])
-    with pytest.raises(TypeError, match=re.escape("ids must hold integer ids")):
-        model.forward([[1.0, 2.0]])
-    with pytest.raises(ValueError, match=re.escape("targets must have shape [1, 2]")):
-        model.loss([[1, 2]], [[1, 2, 3]])
-    with pytest.raises(ValueError, match=re.escape("targets must be ids in [0, 11); got 12")):
-        model.loss([[1, 2]], [[1, 12]])
-    model.forward([[1, 2]])
-    with pytest.raises(RuntimeError, match=re.escape("needs loss(ids, targets) first")):
-        model.backward()
-    with pytest.raises(ValueError, match=re.escape("dlogits must have shape [1, 2, 11]")):
-        model.backward(np.zeros((1, 2, 10)))
-
-
-def test_bad_generation_arguments():
-    model = tiny()
-    with pytest.raises(ValueError, match=re.escape("max_new_tokens must be an int >= 0; got -1")):
-        model.generate([[1]], -1, greedy=True)
-    with pytest.raises(TypeError, match=re.escape("max_new_tokens must be an int >= 0")):
-        model.generate([[1]], 2.0, greedy=True)  # type: ignore[arg-type]
-    for bad in (0, -0.5, float("nan")):
-        with pytest.raises(ValueError, match=re.escape("temperature must be a finite number > 0")):
-            model.generate([[1]], 2, temperature=bad, rng=0)
-    for bad_k in (0, 12):
-        message = f"top_k must be None or an int in [1, 11] (the vocabulary size); got {bad_k}"
-        with pytest.raises(ValueError, match=re.escape(message)):
-            model.generate([[1]], 2, top_k=bad_k, rng=0)
-    with pytest.raises(TypeError, match=re.escape("top_k must be None or an int in [1, 11]")):
-        model.generate([[1]], 2, top_k=2.0, rng=0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=re.escape("rng is needed to sample")):
-        model.generate([[1]], 2)
-    with pytest.raises(TypeError, match=re.escape("greedy must be True or False")):
-        model.generate([[1]], 2, greedy=1)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=re.escape("ids must have shape [B, T]")):
-        model.generate([1, 2], 2, greedy=True)
-
-
-def test_bad_top_k_in_sample_next():
-    for bad in (0, 4, -1):
-        message = f"top_k must be None or an int in [1, 3] (the vocabulary size); got {bad}"
-        with pytest.raises(ValueError, match=re.escape(message)):
-            sample_next([0.0, 1.0, 2.0], 1.0, np.random.default_rng(0), top_k=bad)
-    with pytest.raises(TypeError, match=re.escape("top_k must be None or an int in [1, 3]")):
-        sample_next([0.0, 1.0, 2.0], 1.0, np.random.default_rng(0), top_k=True)
-
-
-def test_inside_the_model_arrays_are_not_rescanned_but_nan_is_still_caught():
-    from companion._validate import as_float_array, inside_model
-    from companion.layernorm import LayerNorm
-
-    bad = np.array([[1.0, np.nan]])
-    with pytest.raises(ValueError, match=re.escape("x must be finite; got nan at index (0, 1)")):
-        LayerNorm(2).forward(bad)  # a layer called by a reader checks everything
-    with inside_model():
-        assert as_float_array(bad, "x") is bad  # the model's own arrays pass as they are
-        with pytest.raises(ValueError, match=re.escape("x must have shape [any, 3]; got")):
-            as_float_array(bad, "x", shapes=[(None, 3)])  # shapes are still checked
-        with pytest.raises(ValueError, match=re.escape("x must be finite")):
-            as_float_array([1.0, np.nan], "x")  # and anything that is not a float array
-    assert as_float_array(np.ones(2), "x") is not None
-    with pytest.raises(ValueError, match=re.escape("x must be finite")):
-        as_float_array(bad, "x")  # the context is over
-    model = GPT(TINY, rng=0)
-    model.parameters()["blocks.0.fc.W"][0, 0] = np.nan  # a diverged model
-    with pytest.raises(ValueError, match=re.escape("logits must be finite; got nan")):
-        model.loss(np.zeros((1, 3), dtype=int), np.zeros((1, 3), dtype=int))
-
-
-def test_complete_continues_a_text_prompt_and_names_unknown_characters():
-    from companion.char_tokenizer import CharTokenizer
-
-    tokenizer = CharTokenizer("abcdefghijk")  # 11 characters: TINY's vocabulary
-    model = GPT(TINY, rng=0)
-    text = model.complete(tokenizer, "abc", 5, greedy=True)
-    ids = model.generate([tokenizer.encode("abc")], 5, greedy=True)[0]
-    assert text == tokenizer.decode(ids.tolist()) and text.startswith("abc") and len(text) == 8
-    sampled = model.complete(tokenizer, "abc", 5, temperature=0.8, top_k=3, rng=1)
-    assert sampled == model.complete(tokenizer, "abc", 5, temperature=0.8, top_k=3, rng=1)
-    message = "prompt has characters the tokenizer does not know: 'z', '!'"
+def test_a_config_is_checked_when_it_is_made(changes, message):
+    """A size of 0, heads that do not divide the width, dropout of 1."""
     with pytest.raises(ValueError, match=re.escape(message)):
-        model.complete(tokenizer, "abz!", 3, greedy=True)
-    with pytest.raises(ValueError, match=re.escape("prompt must hold at least one character")):
-        model.complete(tokenizer, "", 3, greedy=True)
-    with pytest.raises(TypeError, match=re.escape("prompt must be a str; got")):
-        model.complete(tokenizer, [1, 2], 3, greedy=True)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=re.escape("tokenizer must have the model's vocab_size")):
-        model.complete(CharTokenizer("ab"), "ab", 3, greedy=True)
-    with pytest.raises(ValueError, match=re.escape("temperature must be a finite number > 0")):
-        model.complete(tokenizer, "abc", 3, temperature=0.0, rng=0)
-    with pytest.raises(ValueError, match=re.escape("max_new_tokens must be an int >= 0; got -2")):
-        model.complete(tokenizer, "abc", -2, greedy=True)
-    with pytest.raises(ValueError, match=re.escape("top_k must be None or an int in [1, 11]")):
-        model.complete(tokenizer, "abc", 3, top_k=12, rng=0)
+        dataclasses.replace(TINY, **changes)
+
+
+def test_sampling_needs_a_random_generator():
+    """Temperature above 0 draws at random: without rng the call says how to give one."""
+    with pytest.raises(ValueError, match=re.escape("rng is needed to sample at temperature 1")):
+        tiny().generate([1], 2)
+
+
+def test_top_k_larger_than_the_vocabulary_is_refused():
+    """top_k counts tokens: there are only 3."""
+    message = "top_k must be at most the vocabulary size 3; got 4"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sample_next([0.0, 1.0, 2.0], 1.0, 0, top_k=4)

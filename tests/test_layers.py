@@ -1,530 +1,355 @@
-"""The layers: gradients against nudging (float64), values by hand, float32 kept, bad input."""
+"""The layers: each gradient against nudging, values worked by hand, and the door's messages.
+
+Gradients are checked in float64 against :func:`companion.numerical_gradient` (central
+differences); values are worked by hand in a comment or computed by a second, plainly
+written formula inside the test. The door (``layer(x)``) gets one case per kind of mistake,
+with the message checked. Attention layers are in ``test_attention.py``, the functions
+(activations, softmax, losses) in ``test_functions.py``, the speed tricks in
+``test_fast.py``.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from companion.activation import GELU, ReLU, gelu, gelu_derivative
-from companion.dropout import Dropout
-from companion.embedding import Embedding
-from companion.gradcheck import gradcheck
-from companion.layernorm import LayerNorm
-from companion.linear import Linear
-from companion.loss import CrossEntropyLoss
-from companion.module import Module, Sequential
-from companion.positional import PositionalEmbedding, sinusoidal_encoding
-from companion.residual import Residual
+from companion import (
+    GELU,
+    Dropout,
+    Embedding,
+    LayerNorm,
+    Linear,
+    Module,
+    ReLU,
+    Residual,
+    gelu,
+    numerical_gradient,
+    relative_error,
+    sinusoidal_encoding,
+)
+from companion.layers.mlp import MLP
 
 F64 = np.float64
+#: Normalised error accepted between a backward pass and nudging, in float64.
+TOL = 1e-7
 
 
-def gradient_errors(layer: Module, x: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Gradient-check ``sum(w * layer(x))`` w.r.t. ``x`` and every parameter; return errors.
+def gradient_errors(
+    layer: Module, *inputs: np.ndarray, before_forward: Callable[[], None] = lambda: None
+) -> dict[str, float]:
+    """Normalised errors of ``layer.backward`` against nudging, per float input and parameter.
 
-    Each check raises if its normalised error exceeds 1e-6.
+    The loss is ``sum(w * layer.forward(*inputs))`` for a fixed random ``w``, so that
+    d loss / d output is ``w``: the gradient ``backward(w)`` must equal. Keys: ``"input 0"``,
+    ``"input 1"``, ... and the parameters' names. Integer inputs (ids) must get ``None``.
     """
-    w = np.random.default_rng(seed).normal(size=layer.forward(x).shape)
+
+    def output() -> np.ndarray:
+        before_forward()
+        return layer.forward(*inputs)
+
+    w = np.random.default_rng(99).standard_normal(np.shape(output()))
 
     def loss() -> float:
-        return float(np.sum(w * layer.forward(x)))
+        return float(np.sum(w * output()))
 
     layer.zero_grad()
-    layer.forward(x)
-    dx = layer.backward(w)
-    errors = {"x": gradcheck(loss, x, dx)}
-    for name, param, grad in layer.named_parameters():
-        errors[name] = gradcheck(loss, param, grad.copy())
+    output()
+    dinputs = layer.backward(w)
+    dinputs = dinputs if isinstance(dinputs, tuple) else (dinputs,)
+    errors = {}
+    for i, (x, dx) in enumerate(zip(inputs, dinputs, strict=True)):
+        if x.dtype.kind == "f":
+            errors[f"input {i}"] = relative_error(dx, numerical_gradient(loss, x))
+        else:
+            assert dx is None, "token ids have no gradient"
+    for name, p, g in layer.named_parameters():
+        errors[name] = relative_error(g.copy(), numerical_gradient(loss, p))
     return errors
 
 
-def _x(*shape: int, seed: int = 1) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=shape)
+def normal(*shape: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape)
 
 
-# -- Linear -------------------------------------------------------------------------------
+# -- every layer's backward pass against nudging (float64) --------------------------------
 
 
-@pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4)])
-def test_linear_gradients_match_nudging(bias, shape):
-    layer = Linear(4, 5, bias=bias, rng=0, dtype=F64)
-    errors = gradient_errors(layer, _x(*shape))
-    assert set(errors) == ({"x", "W", "b"} if bias else {"x", "W"})
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_linear_gradients_match_nudging(bias):
+    """Linear's backward gives d x, d W (and d b) for a batch of sequences [B, T, n_in]."""
+    errors = gradient_errors(Linear(4, 3, bias, rng=0, dtype=F64), normal(2, 3, 4))
+    assert set(errors) == ({"input 0", "W", "b"} if bias else {"input 0", "W"})
+    assert max(errors.values()) < TOL, errors
 
 
-def test_linear_by_hand():
-    layer = Linear(2, 2, dtype=F64, rng=0)
-    layer.params["W"][...] = [[1.0, 2.0], [3.0, 4.0]]
-    layer.params["b"][...] = [0.5, -0.5]
-    # [1, 1] @ W = [1 + 3, 2 + 4]; plus b
-    assert layer.forward(np.array([1.0, 1.0])).tolist() == [4.5, 5.5]
-    assert layer.backward(np.array([1.0, 0.0])).tolist() == [1.0, 3.0]  # dout @ W^T
+def test_relu_gradient_matches_nudging():
+    """ReLU's backward lets the gradient through where the input was positive."""
+    assert gradient_errors(ReLU(), normal(3, 5))["input 0"] < TOL
 
 
-def test_linear_init_scale_seed_and_dtype():
-    layer = Linear(400, 300, rng=np.random.default_rng(0))
-    assert layer.params["W"].dtype == np.float32 and layer.params["b"].dtype == np.float32
-    assert layer.params["W"].std() == pytest.approx(1 / math.sqrt(400), rel=0.02)
-    assert np.all(layer.params["b"] == 0)
-    np.testing.assert_array_equal(Linear(400, 300, rng=0).params["W"], layer.params["W"])
-    assert Linear(4, 3, dtype=np.float64, rng=0).params["W"].dtype == np.float64
-    assert set(Linear(4, 3, bias=False, rng=0).params) == {"W"}
+def test_gelu_layer_gradient_matches_nudging():
+    """The GELU layer's backward (the in-place slope, reusing forward's tanh) is right."""
+    assert gradient_errors(GELU(), 2 * normal(3, 5))["input 0"] < TOL
 
 
-def test_linear_backward_adds_to_the_gradients():
-    layer = Linear(3, 2, rng=0, dtype=F64)
-    x, dout = _x(4, 3), _x(4, 2, seed=2)
-    layer.forward(x)
-    layer.backward(dout)
-    once = layer.grads["W"].copy()
-    layer.backward(dout)
-    np.testing.assert_allclose(layer.grads["W"], 2 * once)
-    np.testing.assert_allclose(layer.grads["b"], 2 * dout.sum(axis=0))
-
-
-# -- ReLU and GELU ------------------------------------------------------------------------
-
-
-def test_relu_layer_gradient_matches_nudging():
-    x = _x(3, 4)
-    x[np.abs(x) < 0.01] = 0.5  # stay away from the kink at 0
-    gradient_errors(ReLU(), x)
-
-
-def test_relu_layer_by_hand():
-    layer = ReLU()
-    assert layer.forward(np.array([-26.6, -47.1, 2.0])).tolist() == [0.0, 0.0, 2.0]
-    assert layer.backward(np.array([5.0, 6.0, 7.0])).tolist() == [0.0, 0.0, 7.0]
-
-
-def test_gelu_layer_gradient_matches_nudging_and_function():
-    x = _x(2, 3, 4)
-    layer = GELU()
-    np.testing.assert_allclose(layer.forward(x), gelu(x), rtol=1e-13, atol=1e-15)
-    gradient_errors(layer, x)
-
-
-@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-13), (np.float32, 2e-6)])
-def test_gelu_layer_computes_the_two_functions_in_place(dtype, rtol):
-    """The layer's step-by-step in-place arithmetic equals gelu and dout * gelu_derivative."""
-    rng = np.random.default_rng(7)
-    x = (3 * rng.standard_normal((4, 5, 16))).astype(dtype)
-    dout = rng.standard_normal(x.shape).astype(dtype)
-    x_before, dout_before = x.copy(), dout.copy()
-    layer = GELU()
-    out = layer.forward(x)
-    dx = layer.backward(dout)
-    assert out.dtype == dx.dtype == dtype
-    np.testing.assert_allclose(out, gelu(x), rtol=rtol, atol=rtol)
-    np.testing.assert_allclose(dx, dout * gelu_derivative(x), rtol=rtol, atol=rtol)
-    np.testing.assert_array_equal(x, x_before)  # neither input is changed in place
-    np.testing.assert_array_equal(dout, dout_before)
-
-
-# -- Embedding ----------------------------------------------------------------------------
-
-IDS = np.array([[1, 3, 1], [3, 3, 0]])  # 1 twice, 3 three times, 2 and 4 never
-
-
-def test_embedding_gradient_with_repeated_ids_matches_nudging():
-    layer = Embedding(5, 4, rng=0, dtype=F64)
-    w = _x(2, 3, 4, seed=3)
-    layer.forward(IDS)
-    assert layer.backward(w) is None  # ids have no gradient
-    gradcheck(
-        lambda: float(np.sum(w * layer.forward(IDS))), layer.params["W"], layer.grads["W"].copy()
-    )
-    np.testing.assert_allclose(layer.grads["W"][3], w[0, 1] + w[1, 0] + w[1, 1])
-    assert np.all(layer.grads["W"][[2, 4]] == 0)  # never looked up
-
-
-def test_embedding_lookup_is_one_hot_times_w():
-    layer = Embedding(5, 4, rng=0)
-    one_hot = np.eye(5, dtype=np.float32)[IDS]  # [2, 3] -> [2, 3, 5]
-    np.testing.assert_allclose(layer.forward(IDS), one_hot @ layer.params["W"], rtol=1e-6)
-    assert layer.forward(IDS).shape == (2, 3, 4) and layer.params["W"].dtype == np.float32
-
-
-@pytest.mark.parametrize("vocab_size", [65, 512])
-def test_embedding_gradient_equals_np_add_at(vocab_size):
-    rng = np.random.default_rng(4)
-    ids = rng.integers(0, vocab_size, size=(16, 128))
-    dout = rng.normal(size=(16, 128, 64)).astype(np.float32)
-    layer = Embedding(vocab_size, 64, rng=0)
-    layer.forward(ids)
-    layer.backward(dout)
-    layer.backward(dout)  # adds again
-    expected = np.zeros((vocab_size, 64))
-    np.add.at(expected, ids.reshape(-1), dout.reshape(-1, 64).astype(np.float64))
-    np.testing.assert_allclose(layer.grads["W"], 2 * expected, rtol=1e-4, atol=1e-4)
-    assert layer.grads["W"].dtype == np.float32
-
-
-# -- positions ----------------------------------------------------------------------------
-
-
-def test_positional_embedding_gradient_matches_nudging():
-    layer = PositionalEmbedding(5, 4, rng=0, dtype=F64)
-    gradient_errors(layer, _x(2, 3, 4))
-    assert np.all(layer.grads["W"][3:] == 0)  # positions 3 and 4 were not used
-
-
-def test_positional_embedding_adds_the_same_rows_to_each_sequence():
-    layer = PositionalEmbedding(8, 4, rng=0)
-    x = np.zeros((2, 3, 4), dtype=np.float32)
-    out = layer.forward(x)
-    np.testing.assert_array_equal(out[0], layer.params["W"][:3])
-    np.testing.assert_array_equal(out[1], layer.params["W"][:3])
-    dout = np.ones((2, 3, 4), dtype=np.float32)
-    dx = layer.backward(dout)
-    np.testing.assert_array_equal(dx, dout)
-    assert dx is not dout
-
-
-def test_sinusoidal_encoding_by_hand():
-    PE = sinusoidal_encoding(3, 4, dtype=F64)
-    # position 0: sin 0, cos 0, sin 0, cos 0; columns 2, 3 turn at 1 / 10000**(2/4) = 0.01
-    np.testing.assert_allclose(PE[0], [0, 1, 0, 1])
-    np.testing.assert_allclose(PE[1], [math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)])
-    np.testing.assert_allclose(PE[2], [math.sin(2), math.cos(2), math.sin(0.02), math.cos(0.02)])
-    assert sinusoidal_encoding(16, 8).shape == (16, 8)
-    assert sinusoidal_encoding(16, 8).dtype == np.float32
-
-
-# -- LayerNorm ----------------------------------------------------------------------------
-
-
-def test_layernorm_of_one_two_three_four_by_hand():
-    # mean M = 2.5; variance = (2.25 + 0.25 + 0.25 + 2.25) / 4 = 1.25 (divide by 4, not 3)
-    D = math.sqrt(1.25 + 1e-5)
-    expected = [-1.5 / D, -0.5 / D, 0.5 / D, 1.5 / D]
-    out = LayerNorm(4, dtype=F64).forward(np.array([1.0, 2.0, 3.0, 4.0]))
-    np.testing.assert_allclose(out, expected, rtol=1e-14)
-    assert round(float(out[3]), 4) == 1.3416
-
-
-def test_layernorm_output_has_mean_zero_and_spread_one_then_gamma_beta():
-    x = _x(2, 3, 8) * 5 + 3
-    layer = LayerNorm(8, dtype=F64)
-    out = layer.forward(x)
-    np.testing.assert_allclose(out.mean(axis=-1), 0, atol=1e-12)
-    np.testing.assert_allclose(out.std(axis=-1), 1, rtol=1e-5)
-    layer.params["gamma"][...] = 2.0
-    layer.params["beta"][...] = 1.0
-    np.testing.assert_allclose(layer.forward(x), 2 * out + 1, rtol=1e-12)
-
-
-def test_layernorm_of_a_constant_vector_is_zero_not_nan():
-    out = LayerNorm(3).forward(np.full((1, 3), 7.0, dtype=np.float32))
-    assert out.tolist() == [[0.0, 0.0, 0.0]]
-
-
-def test_layernorm_gradients_match_nudging():
-    layer = LayerNorm(6, dtype=F64)
-    rng = np.random.default_rng(5)
-    layer.params["gamma"][...] = rng.normal(size=6)  # so that d / d gamma and d / d beta matter
-    layer.params["beta"][...] = rng.normal(size=6)
-    errors = gradient_errors(layer, _x(2, 3, 6))
-    assert set(errors) == {"x", "gamma", "beta"}
-
-
-# -- Dropout ------------------------------------------------------------------------------
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+def test_layernorm_gradients_match_nudging(bias):
+    """LayerNorm's backward gives d x, d gamma (and d beta), with gamma and beta not 1 and 0."""
+    layer = LayerNorm(5, bias, dtype=F64)
+    for p in layer.parameters().values():
+        p[:] = normal(5, seed=2)
+    errors = gradient_errors(layer, normal(2, 3, 5))
+    assert set(errors) == ({"input 0", "gamma", "beta"} if bias else {"input 0", "gamma"})
+    assert max(errors.values()) < TOL, errors
 
 
 @pytest.mark.parametrize("scale_at", ["training", "inference"])
 def test_dropout_gradient_with_a_fixed_mask_matches_nudging(scale_at):
-    x = _x(4, 5)
+    """In training mode, dropout's backward multiplies by the same mask (and scale) as forward."""
     layer = Dropout(0.4, rng=0, scale_at=scale_at)
-    w = _x(4, 5, seed=6)
 
-    def loss() -> float:  # the same random state, so the same mask, at every call
+    def same_mask() -> None:  # every forward of the check draws the same mask
         layer.rng = np.random.default_rng(7)
-        return float(np.sum(w * layer.forward(x)))
 
-    loss()
-    dx = layer.backward(w)
-    assert layer.keep is not None and 0 < layer.keep.sum() < x.size
-    assert np.all(dx[~layer.keep] == 0)
-    gradcheck(loss, x, dx)
+    x = normal(4, 6)
+    assert gradient_errors(layer, x, before_forward=same_mask)["input 0"] < TOL
+    assert np.any(layer.forward(x) == 0), "the mask must drop something for the test to mean it"
+
+
+def test_embedding_gradient_with_repeated_ids_matches_nudging():
+    """An id seen three times collects three rows of gradient; the ids get no gradient."""
+    ids = np.array([[1, 3, 1], [1, 0, 4]])  # id 1 three times, id 2 never
+    errors = gradient_errors(Embedding(5, 3, rng=0, dtype=F64), ids)
+    assert set(errors) == {"W"}
+    assert errors["W"] < TOL
+
+
+def test_residual_gradient_is_the_sum_of_both_paths():
+    """Residual's backward adds the straight path's gradient to the inner layer's."""
+    errors = gradient_errors(Residual(Linear(4, 4, rng=0, dtype=F64)), normal(3, 4))
+    assert set(errors) == {"input 0", "inner.W", "inner.b"}
+    assert max(errors.values()) < TOL, errors
+
+
+def test_mlp_gradients_match_nudging():
+    """The feed-forward layer (c_fc, GELU, c_proj) passes the gradient check end to end."""
+    errors = gradient_errors(MLP(4, rng=0, dtype=F64), normal(2, 3, 4))
+    assert set(errors) == {"input 0", "c_fc.W", "c_fc.b", "c_proj.W", "c_proj.b"}
+    assert max(errors.values()) < TOL, errors
+
+
+# -- what the layers compute, by hand or by a second formula ------------------------------
+
+
+def test_linear_by_hand():
+    """out = x @ W + b: column j of W holds the weights into output j."""
+    layer = Linear(2, 3, rng=0, dtype=F64)
+    layer.params["W"][:] = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    layer.params["b"][:] = [0.5, 0.0, -0.5]
+    # [1, -1] @ W = [1 - 4, 2 - 5, 3 - 6] = [-3, -3, -3]; plus b
+    assert layer([[1.0, -1.0]]).tolist() == [[-2.5, -3.0, -3.5]]
+
+
+def test_linear_starts_with_spread_one_over_sqrt_n_in_and_zero_bias():
+    """Initial weights have spread 1/sqrt(n_in), so an output is about as large as an input."""
+    layer = Linear(400, 300, rng=0)
+    assert layer.params["W"].std() == pytest.approx(1 / math.sqrt(400), rel=0.01)
+    assert not layer.params["b"].any()
+
+
+def test_same_seed_gives_the_same_start_in_float32_and_float64():
+    """A float32 and a float64 layer made with one seed start from the same numbers (rounded)."""
+    w32, w64 = Linear(3, 2, rng=5).params["W"], Linear(3, 2, rng=5, dtype=F64).params["W"]
+    assert w32.dtype == np.float32 and w64.dtype == F64
+    np.testing.assert_array_equal(w32, w64.astype(np.float32))
+
+
+def test_relu_layer_by_hand():
+    """ReLU's slope is 1 where the input was positive and 0 elsewhere, 0 at exactly 0 too."""
+    layer = ReLU()
+    assert layer([-26.6, 0.0, 3.0]).tolist() == [0.0, 0.0, 3.0]
+    assert layer.backward(np.array([5.0, 5.0, 5.0])).tolist() == [0.0, 0.0, 5.0]
+
+
+def test_layernorm_of_one_two_three_four_by_hand():
+    """[1, 2, 3, 4]: mean 2.5, population variance 1.25, so (x - 2.5) / sqrt(1.25 + eps)."""
+    # deviations -1.5, -0.5, 0.5, 1.5; squares 2.25, 0.25, 0.25, 2.25; mean 1.25 (divide by 4)
+    std = math.sqrt(1.25 + 1e-5)
+    expected = [-1.5 / std, -0.5 / std, 0.5 / std, 1.5 / std]  # about -1.342, -0.447, ...
+    np.testing.assert_allclose(LayerNorm(4, dtype=F64)([[1.0, 2.0, 3.0, 4.0]]), [expected])
+
+
+def test_layernorm_scales_by_gamma_and_shifts_by_beta():
+    """After normalising, each number is multiplied by its gamma and shifted by its beta."""
+    layer = LayerNorm(2, dtype=F64, eps=1e-12)
+    layer.params["gamma"][:] = [2.0, 3.0]
+    layer.params["beta"][:] = [1.0, -1.0]
+    # [0, 10] normalises to [-1, 1]; then [2 * -1 + 1, 3 * 1 - 1]
+    np.testing.assert_allclose(layer([[0.0, 10.0]]), [[-1.0, 2.0]])
+
+
+def test_layernorm_of_equal_numbers_is_zero_not_nan():
+    """A vector whose numbers are all equal has spread 0: eps keeps the division finite."""
+    assert LayerNorm(3)([[7.0, 7.0, 7.0]]).tolist() == [[0.0, 0.0, 0.0]]
 
 
 def test_dropout_drops_about_p_and_scales_the_kept_numbers():
-    x = np.ones((200, 500), dtype=np.float32)
-    out = Dropout(0.25, rng=0).forward(x)
+    """While training, a fraction p of the numbers become 0 and the rest 1 / (1 - p) times."""
+    out = Dropout(0.25, rng=0)(np.ones(20_000))
+    assert set(np.unique(out).tolist()) == {0.0, 1 / 0.75}
+    assert np.mean(out == 0) == pytest.approx(0.25, abs=0.01)  # 3 sigma is 0.009
+    inference = Dropout(0.25, rng=0, scale_at="inference")(np.ones(10))
+    assert set(np.unique(inference).tolist()) <= {0.0, 1.0}  # only drops, no scaling
+
+
+def test_dropout_is_off_in_evaluation_mode():
+    """eval(): everything is kept; with scale_at="inference" everything is scaled by 1 - p."""
+    x = np.array([1.0, 2.0, 3.0])
+    assert Dropout(0.25, rng=0).eval()(x).tolist() == [1.0, 2.0, 3.0]
+    scaled = Dropout(0.25, rng=0, scale_at="inference").eval()(x)
+    np.testing.assert_allclose(scaled, [0.75, 1.5, 2.25])
+
+
+def test_dropout_of_zero_passes_the_input_through():
+    """p_drop = 0 in training mode changes nothing, forward or backward."""
+    x = np.array([1.0, -2.0])
+    layer = Dropout(0.0, rng=0)
+    assert layer(x).tolist() == [1.0, -2.0] and layer.backward(x).tolist() == [1.0, -2.0]
+
+
+def test_embedding_lookup_is_a_one_hot_vector_times_the_table():
+    """Looking up id i equals multiplying the one-hot vector of i by W."""
+    table = Embedding(5, 3, rng=0, dtype=F64)
+    ids = np.array([[4, 0, 4]])
+    one_hot = np.eye(5)[ids]  # [1, 3, 5]
+    np.testing.assert_array_equal(table(ids), one_hot @ table.params["W"])
+
+
+def test_sinusoidal_encoding_by_hand():
+    """PE[pos, 2i] = sin(pos / 10000^(2i/4)), PE[pos, 2i+1] = cos(...): speeds 1 and 1/100."""
+    by_hand = [
+        [math.sin(0), math.cos(0), math.sin(0), math.cos(0)],
+        [math.sin(1), math.cos(1), math.sin(1 / 100), math.cos(1 / 100)],
+        [math.sin(2), math.cos(2), math.sin(2 / 100), math.cos(2 / 100)],
+    ]
+    np.testing.assert_allclose(sinusoidal_encoding(3, 4, dtype=F64), by_hand, atol=1e-15)
+
+
+def test_residual_by_hand():
+    """x + relu(x): the straight path and the inner path, forward and backward."""
+    block = Residual(ReLU())
+    assert block([-2.0, 3.0]).tolist() == [-2.0, 6.0]  # [-2 + 0, 3 + 3]
+    assert block.backward(np.array([1.0, 1.0])).tolist() == [1.0, 2.0]  # [1 + 0, 1 + 1]
+
+
+def test_mlp_is_c_proj_of_gelu_of_c_fc():
+    """The MLP equals gelu(x W1 + b1) W2 + b2, written out with its own parameters."""
+    mlp = MLP(3, rng=0, dtype=F64)
+    p = mlp.parameters()
+    x = normal(2, 4, 3)
+    plain = gelu(x @ p["c_fc.W"] + p["c_fc.b"]) @ p["c_proj.W"] + p["c_proj.b"]
+    np.testing.assert_allclose(mlp(x), plain, rtol=1e-12)
+
+
+def test_a_float32_layer_computes_in_float32_whatever_it_is_given():
+    """float64 input to a float32 layer is converted; output and gradients stay float32."""
+    layer = Linear(3, 2, rng=0)
+    out = layer(normal(4, 3))
     assert out.dtype == np.float32
-    assert set(np.unique(out).tolist()) == {0.0, np.float32(1 / 0.75)}
-    assert np.mean(out == 0) == pytest.approx(0.25, abs=0.005)  # 100 000 draws: sd 0.0014
-    kept_unscaled = Dropout(0.25, rng=0, scale_at="inference").forward(x)
-    assert set(np.unique(kept_unscaled).tolist()) == {0.0, 1.0}
+    assert layer.backward(np.ones_like(out)).dtype == np.float32
+    assert layer.grads["W"].dtype == np.float32
 
 
-def test_dropout_in_evaluation_mode():
-    x = _x(3, 4)
-    layer = Dropout(0.3, rng=0).eval()
-    np.testing.assert_array_equal(layer.forward(x), x)
-    np.testing.assert_array_equal(layer.backward(x), x)
-    article = Dropout(0.3, rng=0, scale_at="inference").eval()
-    np.testing.assert_allclose(article.forward(x), 0.7 * x, rtol=1e-15)
+# -- the door: one case per kind of mistake, the message naming the argument -------------
 
 
-@pytest.mark.parametrize("scale_at", ["training", "inference"])
-def test_both_variants_agree_with_evaluation_mode_on_average(scale_at):
-    x = np.array([1.0, -2.0, 3.0, 0.5])
-    layer = Dropout(0.5, rng=0, scale_at=scale_at)
-    n = 40_000
-    mean_in_training = layer.forward(np.tile(x, (n, 1))).mean(axis=0)  # n samples of x
-    at_inference = layer.eval().forward(x)
-    # each sample has sd |x| * scale * 0.5; the mean of n of them is within 5 sd of it
-    scale = 2.0 if scale_at == "training" else 1.0
-    tolerance = 5 * np.abs(x) * scale * 0.5 / math.sqrt(n)
-    assert np.all(np.abs(mean_in_training - at_inference) < tolerance)
-
-
-def test_dropout_of_zero_is_the_identity_and_same_seed_same_mask():
-    x = _x(3, 4)
-    np.testing.assert_array_equal(Dropout(0.0, rng=0).forward(x), x)
-    a, b = Dropout(0.5, rng=3).forward(x), Dropout(0.5, rng=3).forward(x)
-    np.testing.assert_array_equal(a, b)
-
-
-# -- Residual -----------------------------------------------------------------------------
-
-
-def test_residual_around_linear_gradients_match_nudging():
-    block = Residual(Linear(4, 4, rng=0, dtype=F64))
-    errors = gradient_errors(block, _x(2, 3, 4))
-    assert set(errors) == {"x", "inner.W", "inner.b"}
-
-
-def test_residual_adds_input_and_gradient_paths():
-    inner = Linear(2, 2, bias=False, dtype=F64, rng=0)
-    inner.params["W"][...] = [[1.0, 0.0], [0.0, 2.0]]
-    block = Residual(inner)
-    assert block.forward(np.array([3.0, 4.0])).tolist() == [6.0, 12.0]  # [3, 4] + [3, 8]
-    assert block.backward(np.array([1.0, 1.0])).tolist() == [2.0, 3.0]  # [1, 1] + [1, 2]
-
-
-# -- float32 all the way ------------------------------------------------------------------
-
-
-def test_float32_stays_float32_through_a_small_model():
-    rng = np.random.default_rng(8)
-    model = Sequential(Linear(8, 16, rng=rng), GELU(), LayerNorm(16), Linear(16, 5, rng=rng))
-    x = rng.normal(size=(2, 3, 8)).astype(np.float32)
-    targets = rng.integers(0, 5, size=(2, 3))
-    logits = model.forward(x)
-    assert logits.dtype == np.float32
-    loss = CrossEntropyLoss()
-    assert isinstance(loss.forward(logits, targets), float)
-    dlogits = loss.backward()
-    assert dlogits.dtype == np.float32
-    assert model.backward(dlogits).dtype == np.float32
-    for name, param, grad in model.named_parameters():
-        assert param.dtype == np.float32 and grad.dtype == np.float32, name
-        assert np.any(grad != 0), name
-    for layer in (ReLU(), Dropout(0.1, rng=0), Residual(GELU())):
-        assert layer.forward(x).dtype == np.float32
-        assert layer.backward(x).dtype == np.float32
-    assert PositionalEmbedding(3, 8, rng=0).forward(x).dtype == np.float32
-    x64 = x.astype(np.float64)  # inputs are converted to the dtype of the parameters
-    for layer in (Linear(8, 4, rng=0), LayerNorm(8), PositionalEmbedding(3, 8, rng=0)):
-        assert layer.forward(x64).dtype == np.float32
-        assert layer.backward(layer.forward(x64).astype(np.float64)).dtype == np.float32
-    assert Embedding(5, 8, rng=0).forward(targets).dtype == np.float32
-
-
-# -- bad input ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("make", "error", "message"),
-    [
-        (lambda: Linear(0, 3, rng=0), ValueError, "n_in must be a positive int; got 0"),
-        (lambda: Linear(4, -2, rng=0), ValueError, "n_out must be a positive int; got -2"),
-        (
-            lambda: Linear("4", 3, rng=0),
-            TypeError,
-            "n_in must be a positive int; got the string '4'",
-        ),
-        (lambda: Linear(2.5, 3, rng=0), TypeError, "n_in must be a positive int; got float 2.5"),
-        (lambda: Linear(True, 3, rng=0), TypeError, "n_in must be a positive int; got bool True"),
-        (lambda: Linear(4, 3, bias="yes", rng=0), TypeError, "bias must be True or False"),
-        (lambda: Linear(4, 3, rng="seed"), TypeError, "rng must be a numpy Generator"),
-        (
-            lambda: Linear(4, 3, rng=None),
-            TypeError,
-            "rng must be a numpy Generator (np.random.default_rng(seed)) or an int seed; "
-            "got NoneType None",
-        ),
-        (lambda: Embedding(5, 4, rng=1.5), TypeError, "rng must be a numpy Generator"),
-        (lambda: Dropout(0.1, rng=None), TypeError, "rng must be a numpy Generator"),
-        (lambda: Linear(4, 3, rng=-1), ValueError, "rng, as a seed, must be an int >= 0; got -1"),
-        (
-            lambda: Linear(4, 3, dtype=np.int32, rng=0),
-            ValueError,
-            "dtype must be np.float32 or np.float64",
-        ),
-        (
-            lambda: Linear(4, 3, dtype=None, rng=0),
-            ValueError,
-            "dtype must be np.float32 or np.float64",
-        ),
-        (
-            lambda: Linear(4, 3, dtype="oops", rng=0),
-            ValueError,
-            "dtype must be np.float32 or np.float64",
-        ),
-        (lambda: Embedding(0, 4, rng=0), ValueError, "vocab_size must be a positive int; got 0"),
-        (
-            lambda: Embedding(5, 4.0, rng=0),
-            TypeError,
-            "n_embd must be a positive int; got float 4.0",
-        ),
-        (lambda: PositionalEmbedding(0, 4, rng=0), ValueError, "block_size must be a positive int"),
-        (lambda: sinusoidal_encoding(4, 5), ValueError, "n_embd must be even"),
-        (lambda: sinusoidal_encoding(0, 4), ValueError, "T must be a positive int; got 0"),
-        (lambda: LayerNorm(0), ValueError, "n_embd must be a positive int; got 0"),
-        (lambda: LayerNorm(4, eps=0), ValueError, "eps must be a small positive number; got 0"),
-        (lambda: LayerNorm(4, eps=-1e-5), ValueError, "eps must be a small positive number"),
-        (lambda: LayerNorm(4, eps=float("nan")), ValueError, "got nan"),
-        (lambda: LayerNorm(4, eps="1e-5"), TypeError, "eps must be a small positive number"),
-        (
-            lambda: Dropout(1, rng=0),
-            ValueError,
-            "p_drop must be in [0, 1) (1 would drop everything); got 1",
-        ),
-        (lambda: Dropout(1.0, rng=0), ValueError, "p_drop must be in [0, 1)"),
-        (
-            lambda: Dropout(-0.1, rng=0),
-            ValueError,
-            "p_drop must be in [0, 1) (1 would drop everything); got -0.1",
-        ),
-        (lambda: Dropout(float("nan"), rng=0), ValueError, "p_drop must be in [0, 1)"),
-        (
-            lambda: Dropout("a", rng=0),
-            TypeError,
-            "p_drop must be a number in [0, 1); got the string 'a'",
-        ),
-        (
-            lambda: Dropout(True, rng=0),
-            TypeError,
-            "p_drop must be a number in [0, 1); got bool True",
-        ),
-        (
-            lambda: Dropout(0.1, scale_at="test", rng=0),
-            ValueError,
-            "scale_at must be 'training' or 'inference'; got the string 'test'",
-        ),
-        (lambda: Residual(np.sum), TypeError, "inner must be a companion Module"),
-    ],
-)
-def test_constructors_refuse_bad_arguments(make, error, message):
-    with pytest.raises(error, match=re.escape(message)):
-        make()
-
-
-@pytest.mark.parametrize(
-    ("layer", "x", "error", "message"),
-    [
-        (
-            Linear(4, 3, rng=0),
-            np.zeros((2, 5)),
-            ValueError,
-            "x must have shape [..., 4] (its last axis holds the n_in = 4 inputs); "
-            "got shape (2, 5)",
-        ),
-        (Linear(4, 3, rng=0), 1.0, ValueError, "x must have shape [..., 4]"),
-        (
-            Linear(4, 3, rng=0),
-            [[1, 2, 3, float("nan")]],
-            ValueError,
-            "x must be finite; got nan at index (0, 3)",
-        ),
-        (Linear(4, 3, rng=0), "1234", TypeError, "x must be numbers, not text"),
-        (ReLU(), [], ValueError, "x must not be empty"),
-        (GELU(), [float("inf")], ValueError, "x must be finite; got inf"),
-        (
-            Embedding(5, 4, rng=0),
-            [[1.0, 2.0]],
-            TypeError,
-            "ids must hold integer ids (an int array); got a list of 1 item(s) with dtype float64",
-        ),
-        (
-            Embedding(5, 4, rng=0),
-            [[1, 5]],
-            ValueError,
-            "ids must be ids in [0, 5); got 5 at index (0, 1)",
-        ),
-        (
-            Embedding(5, 4, rng=0),
-            [-1],
-            ValueError,
-            "ids must be ids in [0, 5); got -1 at index (0,)",
-        ),
-        (Embedding(5, 4, rng=0), [[1, 2], [3]], TypeError, "ids must be a rectangular array"),
-        (Embedding(5, 4, rng=0), "hello", TypeError, "ids must be integer ids, not text"),
-        (
-            PositionalEmbedding(8, 4, rng=0),
-            np.zeros((3, 4)),
-            ValueError,
-            "x must have shape [B, T, 4] (n_embd = 4); got shape (3, 4)",
-        ),
-        (PositionalEmbedding(8, 4, rng=0), np.zeros((2, 3, 5)), ValueError, "got shape (2, 3, 5)"),
-        (
-            PositionalEmbedding(2, 4, rng=0),
-            np.zeros((1, 3, 4)),
-            ValueError,
-            "x must have at most block_size = 2 positions (axis 1); got T = 3",
-        ),
-        (
-            LayerNorm(4),
-            np.zeros((2, 3)),
-            ValueError,
-            "x must have shape [..., 4] (its last axis holds the n_embd = 4 numbers to normalize); "
-            "got shape (2, 3)",
-        ),
-        (Dropout(0.1, rng=0), [1.0, float("nan")], ValueError, "x must be finite; got nan"),
-        (
-            Residual(Linear(4, 3, rng=0)),
-            np.zeros((2, 4)),
-            ValueError,
-            "inner must keep the shape of its input to be added to it: x has shape (2, 4), "
-            "inner(x) has shape (2, 3)",
-        ),
-    ],
-)
-def test_forward_refuses_bad_input(layer, x, error, message):
-    with pytest.raises(error, match=re.escape(message)):
-        layer.forward(x)
-
-
-X3 = np.zeros((1, 2, 3))
-LAYERS = {
-    "Linear": (lambda: Linear(4, 3, rng=0), np.zeros((2, 4))),
-    "ReLU": (ReLU, X3),
-    "GELU": (GELU, X3),
-    "Embedding": (lambda: Embedding(5, 3, rng=0), [[1, 2]]),
-    "PositionalEmbedding": (lambda: PositionalEmbedding(8, 3, rng=0), X3),
-    "LayerNorm": (lambda: LayerNorm(3), X3),
-    "Dropout": (lambda: Dropout(0.5, rng=0), X3),
-    "Residual": (lambda: Residual(Linear(3, 3, rng=0)), X3),
-}
-
-
-@pytest.mark.parametrize("name", LAYERS)
-def test_backward_checks_dout_and_needs_forward_first(name):
-    make, x = LAYERS[name]
-    with pytest.raises(RuntimeError, match=re.escape(f"{name}.backward needs a forward pass")):
-        make().backward(np.zeros(3))
-    layer = make()
-    out = layer.forward(x)
-    wrong = np.zeros((*out.shape[:-1], out.shape[-1] + 1))
-    message = f"dout must have shape [{', '.join(map(str, out.shape))}]; got shape {wrong.shape}"
+def test_wrong_shape_names_x_and_the_shape_expected():
+    """Five numbers per row for a layer of four inputs: the message gives [..., 4]."""
+    message = "x must have shape [..., 4] (n_in last); got shape (2, 5)"
     with pytest.raises(ValueError, match=re.escape(message)):
-        layer.backward(wrong)
-    with pytest.raises(ValueError, match="dout must be finite"):
-        layer.backward(np.full(out.shape, np.nan))
+        Linear(4, 2, rng=0)(np.ones((2, 5)))
+
+
+def test_text_is_refused_as_not_numbers():
+    """A string that looks like numbers is still text."""
+    message = "x must be numbers (int or float), not text; got the string '1 2 3 4'"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Linear(4, 2, rng=0)("1 2 3 4")
+
+
+def test_an_array_of_other_things_than_numbers_is_refused_with_its_dtype():
+    """True/False are not numbers to a layer: the message gives the shape and dtype."""
+    message = "x must hold numbers (int or float); got an array of shape (1, 2) and dtype bool"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        LayerNorm(2)(np.array([[True, False]]))
+
+
+def test_ragged_lists_are_refused():
+    """Rows of different lengths are not an array."""
+    message = "x must be a rectangular array of numbers (int or float); got a list of 2 item(s)"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Linear(2, 2, rng=0)([[1.0, 2.0], [3.0]])
+
+
+def test_an_empty_batch_is_refused():
+    """No rows at all: there is nothing to compute."""
+    with pytest.raises(ValueError, match=re.escape("x must not be empty; got shape (0, 4)")):
+        Linear(4, 2, rng=0)(np.ones((0, 4)))
+
+
+def test_nan_is_refused_naming_where_it_is():
+    """A NaN anywhere in x: the message says finite numbers were expected and where."""
+    message = "x must hold finite float32 numbers; got nan at index (0, 1)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LayerNorm(3)([[1.0, np.nan, 2.0]])
+
+
+def test_nan_is_not_called_too_large():
+    """A NaN was never a large number: the message must not blame the float32 range."""
+    with pytest.raises(ValueError) as refused:
+        LayerNorm(3)([[1.0, np.nan, 2.0]])
+    assert "too large" not in str(refused.value)
+
+
+def test_float64_input_too_large_for_float32_is_refused():
+    """1e308 is finite in float64 but infinity once cast to the layer's float32."""
+    message = "x must hold finite float32 numbers; got 1e+308 at index (0, 0) (too large for"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Linear(4, 2, rng=0)(np.array([[1e308, 0.0, 0.0, 0.0]]))
+
+
+def test_out_of_range_id_is_refused_naming_the_range():
+    """Id 5 in a table of 5 rows (ids 0 to 4)."""
+    message = "ids must be ids in [0, 5); got 5 at index (0, 1)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Embedding(5, 3, rng=0)([[1, 5]])
+
+
+def test_float_ids_are_refused():
+    """Ids are whole numbers: 1.0 is refused rather than silently truncated."""
+    with pytest.raises(TypeError, match=re.escape("ids must hold integer ids; got a list")):
+        Embedding(5, 3, rng=0)([[1.0, 2.0]])
+
+
+def test_residual_refuses_an_inner_layer_that_changes_the_shape():
+    """x + inner(x) needs inner(x) of x's shape."""
+    message = "inner must keep the shape of its input to be added to it: x has shape (2, 4)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Residual(Linear(4, 3, rng=0))(np.ones((2, 4)))
+
+
+def test_a_size_must_be_a_positive_int():
+    """Constructors check their sizes: a layer of 0 inputs is refused."""
+    with pytest.raises(ValueError, match=re.escape("n_in must be an int >= 1; got 0")):
+        Linear(0, 2, rng=0)
+
+
+def test_dropout_of_one_is_refused():
+    """p_drop = 1 would drop everything (and divide by 0)."""
+    with pytest.raises(ValueError, match=re.escape("p_drop must be a finite number >= 0 and < 1")):
+        Dropout(1, rng=0)

@@ -124,22 +124,32 @@ def row_sum(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     return total[..., None]  # [...] -> [..., 1]
 
 
-def mean_and_std(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """``x.mean(axis=-1)`` and ``sqrt(x.var(axis=-1) + eps)``, each of shape ``[..., 1]``.
+def normalize(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(x - mean) / std`` over the last axis, and ``std = sqrt(var + eps)``: LayerNorm's.
 
-    The two means are sums over rows by :func:`row_sum` (twice as fast as ``mean`` for
-    LayerNorm's 128 numbers). If a square does not fit in ``x``'s dtype (float32 numbers
-    beyond about 1.8e19), the statistics are computed again in float64, so that such a
-    vector is still normalized to ±1 rather than to 0.
+    Returns ``x_hat`` (the shape of ``x``) and ``std`` (``[..., 1]``). The two means are
+    row sums by :func:`row_sum`, twice as fast as ``mean`` for LayerNorm's 128 numbers.
+
+    A vector whose numbers are so large that their squares do not fit in ``x``'s dtype (a
+    float32 1e20, a float64 1e200) is normalized too, rather than turned into zeros: such
+    rows are divided by their largest number first, in float64, which changes nothing in
+    ``(x - mean) / std`` but the size of the numbers squared (``eps`` is scaled alike).
     """
     n = x.dtype.type(x.shape[-1])
-    mean = row_sum(x) / n  # [..., 1]
-    centred = x - mean  # [..., C]
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = row_sum(x) / n  # [..., 1]
+        centred = x - mean  # [..., C]
         var = row_sum(centred, centred) / n  # [..., 1]
-    if not (np.isfinite(mean).all() and np.isfinite(var).all()):  # a sum overflowed
-        x64 = x.astype(np.float64)
-        mean = x64.mean(axis=-1, keepdims=True).astype(x.dtype)
-        var = x64.var(axis=-1, keepdims=True)
-    std: np.ndarray = np.sqrt(var + eps).astype(x.dtype)
-    return mean, std
+    if np.isfinite(var).all():
+        std: np.ndarray = np.sqrt(var + eps)  # [..., 1]
+        return centred / std, std
+    # a sum or a square overflowed: divide each row by its largest number, in float64
+    x64 = x.astype(np.float64)
+    scale = np.abs(x64).max(axis=-1, keepdims=True)  # [..., 1], > 0: x is finite
+    scale[scale == 0] = 1.0
+    y = x64 / scale  # every number in [-1, 1]: nothing overflows
+    with np.errstate(over="ignore", under="ignore"):
+        y_std = np.sqrt(y.var(axis=-1, keepdims=True) + eps / scale**2)  # std / scale
+        x_hat = (y - y.mean(axis=-1, keepdims=True)) / y_std
+        std = (scale * y_std).astype(x.dtype)  # may be inf for float64 1e308: dx is then 0
+    return x_hat.astype(x.dtype), std

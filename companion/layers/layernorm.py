@@ -41,9 +41,9 @@ class LayerNorm(Module):
     -----
     ``mean`` and ``std`` are the article's M and D: each number ``x`` becomes
     ``(x - M) / D``. Here ``D = sqrt(var + eps)`` with ``var = mean((x - M)^2)`` (dividing
-    by ``n_embd``, not ``n_embd - 1``), as GPT-2 and PyTorch do. The two means are taken
-    by :func:`companion.layers.fast.mean_and_std`: faster, and in float64 when a float32
-    vector holds numbers so large (1e20) that their squares do not fit in float32. With
+    by ``n_embd``, not ``n_embd - 1``), as GPT-2 and PyTorch do.
+    :func:`companion.layers.fast.normalize` computes it, faster, and without overflow for a
+    vector of numbers so large (1e20) that their squares do not fit in float32. With
     ``x_hat = (x - M) / D`` and ``g = dout * gamma``, the backward pass is
     ``dx = (g - mean(g) - x_hat * mean(g * x_hat)) / D``.
 
@@ -66,8 +66,8 @@ class LayerNorm(Module):
         return self.forward(as_array(x, "x", shape=(..., self.n_embd), dtype=self.dtype))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        mean, self.std = fast.mean_and_std(x, self.eps)  # M and D, [..., 1] each
-        self.x_hat = (x - mean) / self.std  # mean 0, spread 1, [..., C]
+        # (x - M) / D, with M and D over the last axis: see fast.normalize
+        self.x_hat, self.std = fast.normalize(x, self.eps)  # [..., C] and [..., 1]
         out: np.ndarray = self.x_hat * self.params["gamma"]  # scale, [..., C]
         if "beta" in self.params:
             out += self.params["beta"]  # and shift
