@@ -26,6 +26,8 @@ def as_path(path: object, name: str = "path") -> Path:
     """``path`` (a str or a path-like object) as a :class:`pathlib.Path`, or a TypeError."""
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"{name} must be a str or a path; got {describe(path)}")
+    if path == "":
+        raise ValueError(f"{name} must not be empty (write '.' for the current folder)")
     return Path(path)
 
 

@@ -11,13 +11,17 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from test_chapters_match_companion import chapter_function  # noqa: E402
 
-from companion.exercises import check  # noqa: E402
-from companion.exercises.chapter03 import tiny_loss  # noqa: E402
-from companion.gradcheck import numerical_gradient  # noqa: E402
-from companion.loss import cross_entropy, mean_squared_error  # noqa: E402
-from companion.network import Network, forward  # noqa: E402
-from companion.optim import SGD  # noqa: E402
-from companion.widgets_training import (  # noqa: E402
+from companion import (  # noqa: E402
+    SGD,
+    Network,
+    check,
+    cross_entropy,
+    forward,
+    mean_squared_error,
+    numerical_gradient,
+)
+from companion.aids.exercises.chapter03 import tiny_loss  # noqa: E402
+from companion.aids.widgets_training import (  # noqa: E402
     learning_rate_widget,
     plot_loss_curve,
     summarize_losses,
@@ -250,7 +254,7 @@ def test_the_notebooks_solutions_use_the_checked_labels():
     assert len(outputs) == len(RIGHT) and all("Right!" in text for text in outputs)
 
 
-# -- (c) companion.widgets_training ---------------------------------------------------------
+# -- (c) companion.aids.widgets_training ---------------------------------------------------------
 
 
 def test_plot_loss_curve_draws_one_point_per_epoch_from_zero():
@@ -321,11 +325,11 @@ def _train_counting(calls):
 
 
 def test_learning_rate_widget_trains_once_per_learning_rate(monkeypatch):
-    import companion.widgets_training as module
+    import companion.aids.widgets_training as module
 
-    shown = []  # the figures the widget displays: colours of their curves
+    shown = []  # the figures the widget shows: colours of their curves
     monkeypatch.setattr(
-        module, "display", lambda fig: shown.append([ln.get_color() for ln in fig.axes[0].lines])
+        module, "show", lambda fig: shown.append([ln.get_color() for ln in fig.axes[0].lines])
     )
     calls = []
     widget = learning_rate_widget(_train_counting(calls), [0.01, 0.1, 0.5], value=0.1)

@@ -1,5 +1,5 @@
 """Chapter 4, Gradients from formulas: the chapter's backward pass, its exercises, and
-companion.gradient_flow."""
+companion.aids.gradient_flow."""
 
 from __future__ import annotations
 
@@ -12,9 +12,21 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from test_chapters_match_companion import chapter_function  # noqa: E402
 
-from companion.activation import ReLU  # noqa: E402
-from companion.exercises import check, exercises  # noqa: E402
-from companion.exercises.chapter04 import (  # noqa: E402
+from companion import (  # noqa: E402
+    LEAF,
+    SUNFLOWER,
+    Linear,
+    MSELoss,
+    ReLU,
+    Sequential,
+    check,
+    forward,
+    leaf_flower_network,
+    numerical_gradient,
+    relative_error,
+)
+from companion.aids.exercises import exercises  # noqa: E402
+from companion.aids.exercises.chapter04 import (  # noqa: E402
     CHAIN_DLOSS_DOUT,
     CHAIN_V,
     CHAIN_W,
@@ -23,17 +35,12 @@ from companion.exercises.chapter04 import (  # noqa: E402
     LEAKY_SLOPE,
     N_LAYERS,
 )
-from companion.gradcheck import numerical_gradient, relative_error  # noqa: E402
-from companion.gradient_flow import (  # noqa: E402
+from companion.aids.gradient_flow import (  # noqa: E402
     deep_stack,
     gradient_flow_widget,
     gradient_norms,
     plot_gradient_norms,
 )
-from companion.linear import Linear  # noqa: E402
-from companion.loss import MSELoss  # noqa: E402
-from companion.module import Sequential  # noqa: E402
-from companion.network import LEAF, SUNFLOWER, forward, leaf_flower_network  # noqa: E402
 
 CH4 = "04_gradients_from_formulas.ipynb"
 RNG = np.random.default_rng(404)
@@ -189,7 +196,7 @@ def test_exercise_numbers_are_the_ones_in_the_text():
     assert RIGHT["4.4"] == pytest.approx(1.2649, abs=1e-4)
 
 
-# -- companion.gradient_flow ------------------------------------------------------------------
+# -- companion.aids.gradient_flow ------------------------------------------------------------------
 
 
 def test_deep_stack_has_the_asked_shape_and_scale():
@@ -214,13 +221,13 @@ def test_deep_stack_same_seed_same_weights_up_to_the_scale():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"n_layers": 0}, ValueError, "n_layers must be a positive int"),
-        ({"n_layers": 2.5}, TypeError, "n_layers must be a positive int"),
-        ({"width": "64"}, TypeError, "width must be a positive int"),
-        ({"scale": 0.0}, ValueError, "scale must be a positive number"),
-        ({"scale": float("inf")}, ValueError, "scale must be a positive number"),
-        ({"scale": "big"}, TypeError, "scale must be a positive number"),
-        ({"scale": True}, TypeError, "scale must be a positive number"),
+        ({"n_layers": 0}, ValueError, "n_layers must be an int >= 1; got 0"),
+        ({"n_layers": 2.5}, TypeError, "n_layers must be an int >= 1; got float 2.5"),
+        ({"width": "64"}, TypeError, "width must be an int >= 1; got the string '64'"),
+        ({"scale": 0.0}, ValueError, "scale must be a finite number > 0; got 0.0"),
+        ({"scale": float("inf")}, ValueError, "scale must be a finite number > 0; got inf"),
+        ({"scale": "big"}, TypeError, "scale must be a finite number > 0; got the string"),
+        ({"scale": True}, TypeError, "scale must be a finite number > 0; got bool True"),
         ({"activation": "relu"}, TypeError, "activation must be True or False"),
         ({"rng": None}, TypeError, "rng must be a numpy Generator"),
     ],
@@ -309,9 +316,9 @@ def test_widget_follows_its_slider():
 
 
 def test_widget_refuses_bad_input():
-    with pytest.raises(ValueError, match="scale must be a positive number"):
+    with pytest.raises(ValueError, match="scale must be a finite number > 0; got -1.0"):
         gradient_flow_widget(scale=-1.0)
-    with pytest.raises(TypeError, match="width must be a positive int"):
+    with pytest.raises(TypeError, match="width must be an int >= 1"):
         gradient_flow_widget(width=None)
     with pytest.raises(TypeError, match="rng must be a numpy Generator"):
         gradient_flow_widget(seed="0")

@@ -11,16 +11,21 @@ import pytest
 from conftest import BOOK
 from test_chapters_match_companion import chapter_function
 
-from companion.activation import ReLU
-from companion.char_tokenizer import CharTokenizer, letter_number
-from companion.data import nursery_rhymes
-from companion.embedding import Embedding
-from companion.exercises import check, exercises
-from companion.exercises.chapter06 import DOUT_6_3, TABLE_6_2
-from companion.gradcheck import gradcheck
-from companion.linear import Linear
-from companion.loss import CrossEntropyLoss
-from companion.module import Module, Sequential
+from companion import (
+    CharTokenizer,
+    CrossEntropyLoss,
+    Embedding,
+    Linear,
+    Module,
+    ReLU,
+    Sequential,
+    check,
+    gradcheck,
+    letter_number,
+    nursery_rhymes,
+)
+from companion.aids.exercises import exercises
+from companion.aids.exercises.chapter06 import DOUT_6_3, TABLE_6_2
 
 CH6 = "06_embeddings.ipynb"
 RNG = np.random.default_rng(2026)
@@ -100,7 +105,7 @@ def test_a_repeated_character_collects_the_sum_and_an_absent_one_nothing():
     np.testing.assert_array_equal(grad[1], [10.0, 20.0])
     np.testing.assert_array_equal(grad[[0, 2, 4]], np.zeros((3, 2)))
     embedding = _companion_embedding(np.zeros((5, 2)))
-    embedding.forward(ids)
+    embedding(ids)  # a list of ids, checked at the door and looked up
     embedding.backward(dout)
     np.testing.assert_array_equal(embedding.grads["W"], grad)
 

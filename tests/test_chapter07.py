@@ -7,10 +7,9 @@ import pytest
 import regex
 from test_chapters_match_companion import chapter_function
 
-from companion.bpe import GPT4_SPLIT_PATTERN, BPETokenizer, merge, pair_counts
-from companion.char_tokenizer import CharTokenizer
-from companion.exercises import check, exercises
-from companion.exercises.chapter07 import (
+from companion import GPT4_SPLIT_PATTERN, BPETokenizer, CharTokenizer, check
+from companion.aids.exercises import exercises
+from companion.aids.exercises.chapter07 import (
     COUNT_MERGES,
     COUNT_TEXT,
     DECODE_IDS,
@@ -20,7 +19,8 @@ from companion.exercises.chapter07 import (
     MERGE_PAIR,
     PAIR_IDS,
 )
-from companion.widgets_tokens import PALETTE, tokenizer_widget, tokens_html
+from companion.aids.widgets_tokens import PALETTE, tokenizer_widget, tokens_html
+from companion.tokenizers.bpe import merge, pair_counts
 
 CH7 = "07_sub_word_tokenizers.ipynb"
 RNG = np.random.default_rng(7)

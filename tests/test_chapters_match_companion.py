@@ -14,9 +14,7 @@ import numpy as np
 import pytest
 from conftest import BOOK
 
-from companion.activation import relu
-from companion.network import LEAF, SUNFLOWER, Network, forward, leaf_flower_network
-from companion.softmax import softmax
+from companion import LEAF, SUNFLOWER, Network, forward, leaf_flower_network, relu, softmax
 
 
 def chapter_function(notebook: str, name: str):

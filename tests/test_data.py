@@ -446,12 +446,8 @@ def test_an_unwritable_cache_still_returns_the_text(tmp_path, counted_build):
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        (
-            {"cache_dir": 3},
-            TypeError,
-            "cache_dir must be a folder (str or pathlib.Path); got int 3",
-        ),
-        ({"cache_dir": ""}, TypeError, "cache_dir must be a folder (str or pathlib.Path)"),
+        ({"cache_dir": 3}, TypeError, "cache_dir must be a str or a path; got int 3"),
+        ({"cache_dir": ["a"]}, TypeError, "cache_dir must be a str or a path; got a list"),
         ({"report": "yes"}, TypeError, "report must be True or False; got the string 'yes'"),
     ],
 )
@@ -462,7 +458,7 @@ def test_tiny_shakespeare_refuses_bad_arguments(tmp_path, kwargs, error, message
 
 
 def test_build_refuses_a_plays_dir_that_is_not_a_path():
-    with pytest.raises(TypeError, match=re.escape("plays_dir must be a folder")):
+    with pytest.raises(TypeError, match=re.escape("plays_dir must be a str or a path; got a list")):
         sh.build_tiny_shakespeare(plays_dir=["roman"])  # type: ignore[arg-type]
 
 
@@ -513,6 +509,9 @@ def test_batches_are_reproducible_with_a_seed():
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
+    seeded = get_batch(data, 4, 8, 42)  # an int seed stands for np.random.default_rng(seed)
+    np.testing.assert_array_equal(seeded[0], a[0])
+    np.testing.assert_array_equal(seeded[1], a[1])
 
 
 RNG = np.random.default_rng(0)
@@ -523,13 +522,14 @@ IDS = np.arange(20)
     ("args", "error", "message"),
     [
         ((IDS[:8], 2, 8, RNG), ValueError, "data must hold at least block_size + 1 = 9 token ids"),
-        ((IDS, 0, 4, RNG), ValueError, "batch_size must be a positive int; got 0"),
-        ((IDS, -1, 4, RNG), ValueError, "batch_size must be a positive int; got -1"),
-        ((IDS, 2, 0, RNG), ValueError, "block_size must be a positive int; got 0"),
-        ((IDS, 2.0, 4, RNG), TypeError, "batch_size must be a positive int; got float 2.0"),
-        ((IDS, 2, True, RNG), TypeError, "block_size must be a positive int; got bool True"),
-        ((IDS, 2, 4, 0), TypeError, "rng must be a numpy.random.Generator"),
-        ((IDS, 2, 4, np.random.RandomState(0)), TypeError, "rng must be a numpy.random.Generator"),
+        ((IDS, 0, 4, RNG), ValueError, "batch_size must be an int >= 1; got 0"),
+        ((IDS, -1, 4, RNG), ValueError, "batch_size must be an int >= 1; got -1"),
+        ((IDS, 2, 0, RNG), ValueError, "block_size must be an int >= 1; got 0"),
+        ((IDS, 2.0, 4, RNG), TypeError, "batch_size must be an int >= 1; got float 2.0"),
+        ((IDS, 2, True, RNG), TypeError, "block_size must be an int >= 1; got bool True"),
+        ((IDS, 2, 4, "0"), TypeError, "rng must be a numpy Generator"),
+        ((IDS, 2, 4, np.random.RandomState(0)), TypeError, "rng must be a numpy Generator"),
+        ((IDS, 2, 4, -1), ValueError, "rng, as a seed, must be an int >= 0; got -1"),
         ((IDS * 1.0, 2, 4, RNG), TypeError, "data must hold integer token ids; got an array"),
         (([0.5, 1.5, 2.5], 1, 1, RNG), TypeError, "data must hold integer token ids"),
         ((np.array([True, False]), 1, 1, RNG), TypeError, "data must hold integer token ids"),

@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from companion.drawing import draw_network  # noqa: E402
-from companion.network import LEAF, SUNFLOWER, Network, forward, leaf_flower_network  # noqa: E402
-from companion.widgets import forward_pass_widget  # noqa: E402
+from companion import LEAF, SUNFLOWER, Network, forward, leaf_flower_network  # noqa: E402
+from companion.aids.drawing import draw_network  # noqa: E402
+from companion.aids.widgets import forward_pass_widget  # noqa: E402
 
 NET = leaf_flower_network()
 

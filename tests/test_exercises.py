@@ -1,14 +1,34 @@
-"""The exercise checkers: right answers pass, wrong ones get a hint, nothing crashes."""
+"""The exercise checkers: right answers pass, wrong ones get a hint, nothing crashes.
+
+The answers of chapters 1 and 2 are tested here; those of chapters 3 to 7 in each chapter's
+test file. The rules that hold for every exercise (no complex numbers, no iterators, clear
+errors for a bad label) are tested here, on the right answers of chapters 1 to 7.
+"""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from test_chapter03 import RIGHT as RIGHT_3
+from test_chapter04 import RIGHT as RIGHT_4
+from test_chapter05 import RIGHT as RIGHT_5
+from test_chapter06 import RIGHT as RIGHT_6
+from test_chapter07 import RIGHT as RIGHT_7
 
-from companion.exercises import check, exercises
-from companion.exercises.chapter01 import CLEAR_AFTERNOON, MUGGY_AFTERNOON
-from companion.network import LEAF, SUNFLOWER, collapse, forward, leaf_flower_network
-from companion.softmax import softmax
+from companion import (
+    LEAF,
+    SUNFLOWER,
+    Network,
+    check,
+    collapse,
+    forward,
+    leaf_flower_network,
+    softmax,
+)
+from companion.aids.exercises import exercises
+from companion.aids.exercises.chapter01 import CLEAR_AFTERNOON, MUGGY_AFTERNOON
 
 NET = leaf_flower_network()
 
@@ -80,8 +100,121 @@ def test_exercise_1_3_really_runs_the_network():
     W1, W2 = RIGHT["1.3"]
     swapped = (W1, W2[::-1])
     assert not check("1.3", swapped)
-    from companion.network import Network
-
     net = Network(W1=W1, W2=W2)
     assert forward(MUGGY_AFTERNOON, net).outputs.argmax() == 0
     assert forward(CLEAR_AFTERNOON, net).outputs.argmax() == 1
+
+
+# -- rules for every exercise ----------------------------------------------------------------
+
+EVERY_RIGHT = RIGHT | RIGHT_3 | RIGHT_4 | RIGHT_5 | RIGHT_6 | RIGHT_7
+
+
+def test_every_exercise_of_chapters_1_to_7_has_a_right_answer_in_the_tests():
+    first_seven = {label for label in exercises() if int(label.split(".")[0]) <= 7}
+    assert set(EVERY_RIGHT) == first_seven
+
+
+@pytest.mark.parametrize("label", sorted(EVERY_RIGHT))
+def test_every_right_answer_passes(label):
+    assert check(label, EVERY_RIGHT[label])
+
+
+def _complex(answer):
+    """The same answer with every number made complex (imaginary part 0); text unchanged."""
+    if isinstance(answer, np.ndarray):
+        return answer.astype(np.complex128)
+    if isinstance(answer, list | tuple):
+        items = [_complex(a) for a in answer]
+        unchanged = all(new is old for new, old in zip(items, answer, strict=True))
+        return answer if unchanged else type(answer)(items)
+    if isinstance(answer, int | float | np.number):
+        return complex(answer)
+    return answer
+
+
+WITH_NUMBERS = sorted(label for label, a in EVERY_RIGHT.items() if _complex(a) is not a)
+
+
+def test_the_complex_twins_cover_every_exercise_with_numbers():
+    assert set(EVERY_RIGHT) - set(WITH_NUMBERS) == {"5.2", "7.4"}  # answers made of text
+
+
+@pytest.mark.parametrize("label", WITH_NUMBERS)
+@pytest.mark.parametrize("kind", ["python", "numpy"])
+def test_a_complex_answer_is_refused_even_when_its_real_part_is_right(label, kind):
+    answer = _complex(EVERY_RIGHT[label])
+    if kind == "numpy":  # NumPy would drop the imaginary part without a word
+        answer = np.asarray(answer) if not isinstance(answer, tuple) else answer
+        if isinstance(answer, complex):
+            answer = np.complex128(answer)
+    result = check(label, answer)
+    assert result.right is False
+    assert "Complex numbers are not expected" in str(result), str(result)
+
+
+def test_complex_numbers_are_refused_whatever_their_imaginary_part():
+    hidden_3 = float(LEAF @ NET.W1[2])
+    for answer in (complex(hidden_3, 0), complex(hidden_3, 5), -26.6 + 0j, [hidden_3 + 0j]):
+        assert "Complex numbers are not expected" in str(check("1.1", answer))
+    pair = ("l", 1j)  # exercise 5.3: a character and a complex "probability"
+    assert "Complex numbers are not expected" in str(check("5.3", pair))
+
+
+class CountingIterator:
+    """An endless iterator that counts the items taken from it, and stops a runaway reader."""
+
+    def __init__(self, limit=1000):
+        self.taken = 0
+        self.limit = limit
+        self.numbers = itertools.count()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.taken >= self.limit:  # a checker that reads everything would hang here
+            raise StopIteration
+        self.taken += 1
+        return next(self.numbers)
+
+
+@pytest.mark.parametrize("label", sorted(exercises()))  # of every chapter
+def test_an_endless_iterator_is_refused_without_reading_it(label):
+    endless = CountingIterator()
+    result = check(label, endless)
+    assert result.right is False
+    assert "iterator" in str(result) and "list(...)" in str(result), str(result)
+    assert endless.taken == 0
+    assert not check(label, itertools.count())  # the real thing: returns at once
+
+
+@pytest.mark.parametrize("label", ["1.2", "2.4", "5.1", "7.2"])
+def test_a_finite_iterator_of_the_right_answer_is_refused_and_its_list_passes(label):
+    right = list(EVERY_RIGHT[label])
+    for answer in (iter(right), (x for x in right), map(lambda x: x, right)):
+        result = check(label, answer)
+        assert not result and "iterator" in str(result)
+    assert check(label, list(iter(right)))
+
+
+@pytest.mark.parametrize("answer", [range(10**7), range(10**20), np.zeros(200_001), [0] * 10**6])
+def test_answers_with_too_many_items_are_refused_before_reading(answer):
+    for label in ("1.2", "7.2"):
+        result = check(label, answer)
+        assert not result and "more than 100,000 items" in str(result)
+
+
+def _key_error(label):
+    with pytest.raises(KeyError) as caught:
+        check(label, 1.0)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("label", [["1.1"], {"1.1"}, {"1.1": 1}, 1.1, None, b"1.1", 11])
+def test_a_label_that_is_not_a_str_gets_the_unknown_label_message(label):
+    message = _key_error(label)
+    unknown = _key_error("9.9")
+    assert message.split("; got")[0] == unknown.split("; got")[0]  # the same sentence
+    assert all(repr(known) in message for known in exercises())  # listing every label
+    assert message.endswith(f'got {label!r}"')

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from companion.aids.show import show
-from companion.checks import number, positive_int, whole_number
+from companion.checks import describe, number, positive_int, whole_number
 from companion.models.generate import Model, generate, softmax_with_temperature
 from companion.tokenizers.base import Tokenizer
 
@@ -53,9 +53,17 @@ def generation_widget(
     -----
     Taught in chapter 5, Predicting the next character.
     """
+    if not callable(model):
+        raise TypeError(f"model must be callable, ids [B, T] -> logits; got {describe(model)}")
+    if isinstance(tokenizer, str) or not callable(getattr(tokenizer, "decode", None)):
+        raise TypeError(f"tokenizer must have encode and decode methods; got {describe(tokenizer)}")
+    if not isinstance(prompt, str):
+        raise TypeError(f"prompt must be a str; got {describe(prompt)}")
+    if pad_id is not None:
+        whole_number(pad_id, "pad_id")
     T = positive_int(context_length, "context_length")
     n = whole_number(max_new_tokens, "max_new_tokens", low=1)
-    text_box = widgets.Text(value=str(prompt), description="prompt", continuous_update=False)
+    text_box = widgets.Text(value=prompt, description="prompt", continuous_update=False)
     heat = widgets.FloatSlider(
         value=number(temperature, "temperature", low=0, high=2),
         min=0.0,

@@ -72,8 +72,9 @@ def get_batch(
         B, the number of windows.
     block_size : int
         T, the length of a window (the context length).
-    rng : numpy.random.Generator
-        Where the window starts come from, e.g. ``np.random.default_rng(0)``.
+    rng : numpy.random.Generator or int
+        Where the window starts come from, e.g. ``np.random.default_rng(0)`` (an int is a
+        seed).
 
     Returns
     -------

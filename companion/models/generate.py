@@ -178,7 +178,11 @@ def generate(
         raise TypeError(f"model must be callable, ids [B, T] -> logits; got {describe(model)}")
     one_prompt = isinstance(ids, list | tuple) and all(not isinstance(i, list) for i in ids)
     if one_prompt:
-        out = np.array([token_list(ids)], dtype=np.int64).reshape(1, -1)  # [1, T]
+        prompt = token_list(ids)
+        negative = [i for i in prompt if i < 0]
+        if negative:
+            raise ValueError(f"ids must hold token ids >= 0; got {negative[0]}")
+        out = np.array([prompt], dtype=np.int64).reshape(1, -1)  # [1, T]
     else:
         out = as_ids(ids, "ids", np.iinfo(np.int64).max, shape=("B", "T")).astype(np.int64)
     whole_number(max_new_tokens, "max_new_tokens")
@@ -257,6 +261,8 @@ def _last_logits(out: object, window: tuple[int, ...]) -> np.ndarray:
     """The scores of the next token ``[B, V]`` from a model's output ``[B, V]`` or ``[B, T, V]``."""
     B, T = window
     z = np.asarray(out)
+    if z.dtype.kind in "iuf" and not np.isfinite(z).all():
+        raise ValueError(f"model must return finite logits; got {describe(out)} holding NaN or inf")
     if z.ndim == 3 and z.shape[:2] == (B, T):
         return z[:, -1]  # [B, T, V] -> [B, V]: the prediction after the last token
     if z.ndim == 2 and z.shape[0] == B:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,10 @@ class Exercise:
 
 _REGISTRY: dict[str, Exercise] = {}
 
+#: The most items an answer may hold: no exercise asks for more than a few dozen, and a
+#: checker must answer at once, never spend minutes on ``range(10**9)``.
+MAX_ITEMS = 100_000
+
 
 def register(label: str, question: str) -> Callable[[Callable[[object], Verdict]], Exercise]:
     """Decorator that adds an exercise's judge to the registry under ``label``."""
@@ -92,19 +96,81 @@ def check(label: object, answer: object) -> Result:
     Raises
     ------
     KeyError
-        Only when ``label`` names no exercise (the message lists the labels).
+        Only when ``label`` names no exercise, whatever its type (the message lists the
+        labels).
 
     Notes
     -----
-    Used by every chapter's exercises.
+    Used by every chapter's exercises. Before any exercise looks at the answer, three
+    kinds are refused with a message: an iterator or generator (it may never end, so it
+    is not read), an answer of more than :data:`MAX_ITEMS` items, and complex numbers.
     """
-    if label not in _REGISTRY:
-        raise KeyError(f"label must name an exercise, one of {sorted(_REGISTRY)}; got {label!r}")
+    if not isinstance(label, str) or label not in _REGISTRY:
+        raise KeyError(
+            f"label must name an exercise as a str, one of {sorted(_REGISTRY)}; got {label!r}"
+        )
     try:
-        verdict = _REGISTRY[str(label)].judge(answer)
+        verdict = unreadable(answer) or complex_verdict(answer) or _REGISTRY[label].judge(answer)
     except Exception as error:  # a checker must never crash on a reader's answer
         verdict = Verdict(False, f"Could not read this answer ({type(error).__name__}: {error}).")
-    return Result(str(label), verdict)
+    return Result(label, verdict)
+
+
+def unreadable(answer: object) -> Verdict | None:
+    """A Verdict when ``answer`` is an iterator or too large to read; None otherwise.
+
+    An iterator or a generator (``itertools.count()``, ``map(...)``, ``(x for x in ...)``)
+    has no length and may never end: reading it could hang the checker, so it is refused
+    before anything takes an item from it.
+    """
+    if isinstance(answer, str | bytes):
+        return None
+    if isinstance(answer, Iterable) and not isinstance(answer, Sized):
+        return Verdict(
+            False,
+            f"Expected a list, a tuple or an array; got {answer!r}, an iterator, which may "
+            "never end, so it is not read. If it ends, pass list(...) of it.",
+        )
+    if not isinstance(answer, Sized):
+        return None  # a single number, None, ...
+    try:
+        n = answer.size if isinstance(answer, np.ndarray) else len(answer)
+    except OverflowError:  # len(range(10**20)): more items than an int can count
+        n = MAX_ITEMS + 1
+    if n > MAX_ITEMS:
+        return Verdict(
+            False,
+            f"The answer holds more than {MAX_ITEMS:,} items; no exercise asks for that many.",
+        )
+    return None
+
+
+def holds_complex(value: object) -> bool:
+    """Whether ``value`` is a complex number or a list, tuple or array holding one."""
+    if isinstance(value, complex | np.complexfloating):
+        return True
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "c":
+            return True
+        return value.dtype == object and any(holds_complex(v) for v in value.flat)
+    if isinstance(value, list | tuple):
+        return any(holds_complex(v) for v in value)
+    return False
+
+
+def complex_verdict(answer: object) -> Verdict | None:
+    """A Verdict saying that complex numbers are not expected, or None for a real answer.
+
+    NumPy would otherwise drop the imaginary part without a word (``-26.6 + 5j`` would
+    pass for ``-26.6``).
+    """
+    if not holds_complex(answer):
+        return None
+    return Verdict(
+        False,
+        f"Complex numbers are not expected here; got {answer!r}. If the imaginary parts "
+        "are all 0, give the real part (.real).",
+    )
 
 
 def as_numbers(answer: object, shape: tuple[int, ...]) -> np.ndarray | Verdict:
@@ -113,6 +179,9 @@ def as_numbers(answer: object, shape: tuple[int, ...]) -> np.ndarray | Verdict:
         return Verdict(False, f"Expected numbers, got the text {answer!r}: drop the quotes.")
     if answer is None:
         return Verdict(False, "Expected numbers, got None: did the cell `return` or `print`?")
+    refused = unreadable(answer) or complex_verdict(answer)
+    if refused is not None:
+        return refused
     try:
         array = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError):
