@@ -44,7 +44,6 @@ from companion.models.gpt import GPT, GPTConfig
 from companion.models.network import (
     LEAF,
     SUNFLOWER,
-    ForwardPass,
     Network,
     collapse,
     forward,
@@ -75,7 +74,6 @@ __all__ = [
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
-    "ForwardPass",
     "GPTConfig",
     "LayerNorm",
     "Linear",

@@ -67,7 +67,7 @@ def summarize_losses(losses: object) -> str:
 
     Notes
     -----
-    Taught in chapter 3, Loss and gradient descent.
+    Used by :func:`learning_rate_widget` (chapter 3).
     """
     losses = _check_losses(losses)
     epochs = losses.size - 1

@@ -47,7 +47,8 @@ class Module:
 
     Notes
     -----
-    Taught in chapter 4, Gradients from formulas (forward and backward, parameters and
+    Taught in chapter 6, Embeddings, where a layer of one's own subclasses it (chapter 4
+    teaches its contract with the layers it holds: forward and backward, parameters and
     their gradients).
     """
 

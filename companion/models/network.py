@@ -47,7 +47,8 @@ class Network:
 
     Notes
     -----
-    Taught in chapter 1, Numbers in, numbers out (biases and ReLU in chapter 2).
+    Taught in chapter 3, Loss and gradient descent, where a network gets random weights
+    (chapter 1 computes with it; chapter 2 adds biases and ReLU).
     """
 
     W1: np.ndarray
@@ -100,7 +101,7 @@ class ForwardPass:
 
     Notes
     -----
-    Taught in chapter 1, Numbers in, numbers out.
+    Used by :func:`forward` (chapter 1), which returns it.
     """
 
     inputs: np.ndarray  #: [n_inputs] or [batch, n_inputs]

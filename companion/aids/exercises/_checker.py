@@ -101,9 +101,12 @@ def check(label: object, answer: object) -> Result:
 
     Notes
     -----
-    Used by every chapter's exercises. Before any exercise looks at the answer, three
-    kinds are refused with a message: an iterator or generator (it may never end, so it
-    is not read), an answer of more than :data:`MAX_ITEMS` items, and complex numbers.
+    Before any exercise looks at the answer, three kinds are refused with a message: an
+    iterator or generator (it may never end, so it is not read), an answer of more than
+    :data:`MAX_ITEMS` items, and complex numbers.
+
+    Taught in chapter 1, Numbers in, numbers out, with its first exercises; every chapter's
+    exercises use it.
     """
     if not isinstance(label, str) or label not in _REGISTRY:
         raise KeyError(
