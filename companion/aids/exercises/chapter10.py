@@ -36,8 +36,8 @@ def _one_block(answer: object) -> Verdict:
     if close(got, right, 1e-3):
         return Verdict(
             True,
-            f"{g:g} arrives at x unchanged along the straight path, and {g:g} x ({w:g}) = "
-            f"{g * w:g} comes back through f: {g:g} + ({g * w:g}) = {right:g}.",
+            f"{g:g} along the straight path, plus {g:g} x ({w:g}) = {g * w:g} through f: "
+            f"{right:g}.",
         )
     if close(got, g * w, 1e-3):
         return Verdict(
@@ -72,8 +72,8 @@ def _three_blocks(answer: object) -> Verdict:
     if close(got, right, 1e-3):
         return Verdict(
             True,
-            f"{g:g} x {1 + a:g} x {1 + b:g} x {1 + c:g} = {right:.3g}: each residual block "
-            "multiplies the gradient by 1 + its slope.",
+            f"{g:g} x {1 + a:g} x {1 + b:g} x {1 + c:g} = {right:.3g}: each block multiplies "
+            "by 1 + its slope.",
         )
     if close(got, g * a * b * c, 1e-4) or close(got, a * b * c, 1e-4):
         return Verdict(
@@ -105,7 +105,7 @@ def _residual_relu(answer: object) -> Verdict:
     if close(got, right, 1e-6):
         return Verdict(
             True,
-            "x + relu(x): negative numbers pass unchanged (relu adds 0), positive ones double.",
+            "x + relu(x): negative numbers pass unchanged, positive ones double.",
         )
     if close(got, relu, 1e-6):
         return Verdict(False, "That is ReLU alone; Residual adds the input back: x + relu(x).")
@@ -132,8 +132,8 @@ def _stream_growth(answer: object) -> Verdict:
     if near(right):
         return Verdict(
             True,
-            f"Each block multiplies x by 1 + {w:g}, so x = {1 + w:g}^{n} = {right:.2f}: "
-            "small additions, repeated, compound like interest.",
+            f"Each block multiplies x by {1 + w:g}: {1 + w:g}^{n} = {right:.2f}. Small "
+            "additions compound.",
         )
     if near(x0 * (1 + w * n)):
         return Verdict(
@@ -141,7 +141,7 @@ def _stream_growth(answer: object) -> Verdict:
             f"Each block adds {w:g} of the x it receives, which has already grown, not {w:g} of "
             f"the starting x: x is multiplied by {1 + w:g} at every block.",
         )
-    if near(x0 * w**n):
+    if near(x0 * w**n) or abs(float(got)) < 1e-12:
         return Verdict(
             False,
             f"That is a plain stack, x -> {w:g} x. A residual block keeps x and adds {w:g} x.",
