@@ -3,14 +3,17 @@
 Usage::
 
     python benchmarks/bpe_train.py [FALLBACK_TEXT_FILE] [--vocab-size 512] [--prefix N]
+    python benchmarks/bpe_train.py --no-split      # the whole text as one chunk
 
 Both trainers run in the same process on the same text: Tiny Shakespeare from
 ``companion.data.tiny_shakespeare()``, or the text file given as argument if that module
 cannot be imported. The reference below is the straightforward algorithm of the chapter:
-pre-split the text, then before every merge count all pairs of the whole text again and
-replace the winner everywhere. Its ties go to the pair first seen in the text, the rule
-:class:`companion.bpe.BPETokenizer` documents, so both must learn the very same merges; the
-script checks that and exits with status 1 if they differ.
+pre-split the text (or, with ``--no-split``, keep it whole, as ``BPETokenizer(pattern=None)``
+does), then before every merge count all pairs of the whole text again and replace the
+winner everywhere. Its ties go to the pair first seen in the text, the rule
+:class:`companion.tokenizers.bpe.BPETokenizer` documents, so both must learn the very same
+merges; the script checks that, and that decoding the encoded text gives it back, and exits
+with status 1 if not.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from pathlib import Path
 
 import regex  # type: ignore[import-untyped]
 
-from companion.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
+from companion.tokenizers.bpe import GPT4_SPLIT_PATTERN, BPETokenizer
 
 
-def reference_train(text: str, vocab_size: int, pattern: str) -> dict[tuple[int, int], int]:
+def reference_train(text: str, vocab_size: int, pattern: str | None) -> dict[tuple[int, int], int]:
     """Recount every pair of the whole (pre-split) text before each merge."""
-    chunks = [list(chunk.encode("utf-8")) for chunk in regex.findall(pattern, text)]
+    pieces = regex.findall(pattern, text) if pattern is not None else [text]
+    chunks = [list(chunk.encode("utf-8")) for chunk in pieces]
     merges: dict[tuple[int, int], int] = {}
     for new_id in range(256, vocab_size):
         counts: dict[tuple[int, int], int] = {}
@@ -71,22 +75,31 @@ def main() -> int:
     parser.add_argument(
         "--prefix", type=int, default=None, help="train both on the first N characters only"
     )
+    parser.add_argument(
+        "--no-split",
+        action="store_true",
+        help="no split pattern: the whole text is one chunk (BPETokenizer(pattern=None))",
+    )
     args = parser.parse_args()
 
     full, source = load_text(args.fallback)
     text = full if args.prefix is None else full[: args.prefix]
-    which = "the full text" if len(text) == len(full) else f"a prefix of {len(full):,} characters"
+    which = "the full text" if len(text) == len(full) else f"its first {len(text):,} characters"
+    pattern = None if args.no_split else GPT4_SPLIT_PATTERN
     print(f"text: {source}")
-    print(f"both train on {which}: {len(text):,} characters, vocab_size {args.vocab_size}")
-    print("split pattern: GPT-4 (GPT4_SPLIT_PATTERN), the BPETokenizer default")
+    print(f"both train on {which} (of {len(full):,}), vocab_size {args.vocab_size}")
+    if pattern is None:
+        print("split pattern: none (pattern=None), the whole text is one chunk")
+    else:
+        print("split pattern: GPT-4 (GPT4_SPLIT_PATTERN), the BPETokenizer default")
 
     start = time.perf_counter()
-    tok = BPETokenizer()
+    tok = BPETokenizer(pattern=pattern)
     tok.train(text, args.vocab_size)
     fast = time.perf_counter() - start
 
     start = time.perf_counter()
-    expected = reference_train(text, args.vocab_size, GPT4_SPLIT_PATTERN)
+    expected = reference_train(text, args.vocab_size, pattern)
     slow = time.perf_counter() - start
 
     same = tok.merges == expected

@@ -7,12 +7,13 @@ in order, *is* the tokenizer: encoding replays them, decoding looks up the bytes
 
 Before counting, a regular expression may cut the text into chunks (words, numbers,
 punctuation, runs of spaces), so no token ever spans two chunks: " cat" and "s" can become
-tokens, "t. The" cannot. The split patterns of GPT-2 and GPT-4 are given as constants.
+tokens, "t. The" cannot. The split patterns of GPT-2 and GPT-4 are given as constants;
+:mod:`~companion.tokenizers.split` applies them.
 
-Training counts each *distinct* chunk once, weighted by how often it occurs, and after a
-merge it recounts only the chunks that contain the merged pair: an index maps every pair to
-those chunks. That is what makes training fast; the result is the same as recounting the
-whole text after every merge (``benchmarks/bpe_train.py`` checks it).
+The two steps of training, :func:`pair_counts` and :func:`merge`, live in
+:mod:`~companion.tokenizers.bpe_training`, with the fast version of the training loop: it
+learns the same merges as recounting the whole text after every merge, in a fraction of the
+time (``benchmarks/bpe_train.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ import os
 import re
 from collections.abc import Collection, Iterable
 
-import regex  # type: ignore[import-untyped]  # \p{L} and \p{N}: Unicode letters and numbers
-from tqdm import tqdm  # type: ignore[import-untyped]
-
 from companion.checks import describe, token_list
 from companion.tokenizers.base import (
     check_known_ids,
@@ -31,66 +29,15 @@ from companion.tokenizers.base import (
     read_tokenizer_file,
     write_tokenizer_file,
 )
+from companion.tokenizers.bpe_training import Pair, learn_merges, merge, pair_counts, replay_merges
+from companion.tokenizers.split import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, SplitPattern
 
-#: GPT-2's split pattern: contractions, words, numbers, punctuation, spaces.
-GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-#: GPT-4's split pattern (tiktoken's cl100k_base): numbers of at most 3 digits, and more.
-GPT4_SPLIT_PATTERN = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
-    r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
-)
+__all__ = ["GPT2_SPLIT_PATTERN", "GPT4_SPLIT_PATTERN", "BPETokenizer", "merge", "pair_counts"]
 
 FORMAT = "companion-bpe"
 VERSION = 1
 _CACHE_LIMIT = 100_000  # encoded chunks kept in memory
-_CACHE_LONGEST = 200  # longer chunks (a text without pre-splitting) are not cached
-
-Pair = tuple[int, int]
-
-
-def pair_counts(ids: list[int]) -> dict[Pair, int]:
-    """How often each pair of neighbouring tokens occurs in ``ids``.
-
-    Overlapping pairs all count: ``[97, 97, 97]`` holds the pair ``(97, 97)`` twice. The
-    dictionary lists the pairs in the order they are first seen.
-
-    Examples
-    --------
-    >>> pair_counts([1, 2, 3, 1, 2])
-    {(1, 2): 2, (2, 3): 1, (3, 1): 1}
-
-    Notes
-    -----
-    Taught in chapter 7, Sub-word tokenizers.
-    """
-    counts: dict[Pair, int] = {}
-    for pair in zip(ids[:-1], ids[1:], strict=True):
-        counts[pair] = counts.get(pair, 0) + 1
-    return counts
-
-
-def merge(ids: list[int], pair: Pair, new_id: int) -> list[int]:
-    """Replace every occurrence of ``pair`` in ``ids`` by ``new_id``, left to right.
-
-    Examples
-    --------
-    >>> merge([97, 97, 97, 98], (97, 97), 256)
-    [256, 97, 98]
-
-    Notes
-    -----
-    Taught in chapter 7, Sub-word tokenizers.
-    """
-    merged = []
-    i = 0
-    while i < len(ids):
-        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
-            merged.append(new_id)  # two tokens -> one
-            i += 2
-        else:
-            merged.append(ids[i])
-            i += 1
-    return merged
+_CACHE_LONGEST = 200  # longer chunks (no split pattern) go to replay_merges, uncached
 
 
 class BPETokenizer:
@@ -103,8 +50,20 @@ class BPETokenizer:
         counting and encoding; :data:`GPT4_SPLIT_PATTERN` by default. ``None`` keeps the
         whole text as one chunk, so merges may span words and spaces.
 
+    Raises
+    ------
+    ValueError
+        If ``pattern`` is not a regular expression, or has capturing groups: write
+        ``(?:...)`` instead of ``(...)``, so that each match is one whole chunk.
+
     Notes
     -----
+    **Nothing is lost.** The text is cut at the matches of the pattern; characters that
+    the pattern skips are kept as chunks of their own. With ``r"\\w+"``, ``"hello, world!"``
+    becomes the chunks ``"hello"``, ``", "``, ``"world"`` and ``"!"``, so
+    ``decode(encode(text)) == text`` whatever the pattern. A pattern that takes too long
+    (see :data:`~companion.tokenizers.split.SPLIT_SECONDS`) raises a TimeoutError naming it.
+
     **Ties.** When several pairs are equally frequent, the pair *first seen* in the
     training text wins. "First seen" means: read the chunks in the order they occur in the
     text, each chunk as its current token sequence (after the merges so far), pairs left to
@@ -117,13 +76,7 @@ class BPETokenizer:
     """
 
     def __init__(self, pattern: str | None = GPT4_SPLIT_PATTERN) -> None:
-        if pattern is not None and not isinstance(pattern, str):
-            raise TypeError(f"pattern must be a str or None; got {describe(pattern)}")
-        try:
-            self._split = None if pattern is None else regex.compile(pattern)
-        except regex.error as error:
-            raise ValueError(f"pattern is not a valid regular expression: {error}") from None
-        self._pattern = pattern
+        self._split = SplitPattern(pattern)  # checks the pattern
         self._merges: dict[Pair, int] = {}  # (a, b) -> new id, in the order learned
         self._special: dict[str, int] = {}  # "<|endoftext|>" -> id
         self._rebuild()
@@ -132,7 +85,7 @@ class BPETokenizer:
     @property
     def pattern(self) -> str | None:
         """The split pattern, or ``None`` when the text is not split."""
-        return self._pattern
+        return self._split.pattern
 
     @property
     def merges(self) -> dict[Pair, int]:
@@ -204,55 +157,12 @@ class BPETokenizer:
                 "merges will use; register special tokens after training"
             )
         # Distinct chunks in order of first occurrence, and how often each occurs.
-        chunk_counts: dict[str, int] = {}
-        for chunk in self._chunks(text):
-            chunk_counts[chunk] = chunk_counts.get(chunk, 0) + 1
-        chunks = [list(c.encode("utf-8")) for c in chunk_counts]  # token ids of each chunk
-        weights = list(chunk_counts.values())
-
-        counts: dict[Pair, int] = {}  # pair -> occurrences in the whole text
-        where: dict[Pair, set[int]] = {}  # pair -> indices of the chunks that contain it
-        for c, ids in enumerate(chunks):
-            self._count(ids, c, weights[c], counts, where, sign=+1)
-
-        merges: dict[Pair, int] = {}
-        steps = tqdm(range(256, vocab_size), desc="BPE merges", disable=not verbose, leave=False)
-        for new_id in steps:
-            if not counts:
-                break  # every chunk is a single token
-            pair = _most_frequent(counts, where, chunks)
-            merges[pair] = new_id
-            for c in list(where[pair]):  # only the chunks that hold the pair change
-                self._count(chunks[c], c, weights[c], counts, where, sign=-1)
-                chunks[c] = merge(chunks[c], pair, new_id)
-                self._count(chunks[c], c, weights[c], counts, where, sign=+1)
-        self._merges = merges
+        chunks: dict[bytes, int] = {}
+        for chunk in self._split.split(text):
+            key = chunk.encode("utf-8")
+            chunks[key] = chunks.get(key, 0) + 1
+        self._merges = learn_merges(chunks, vocab_size, verbose)
         self._rebuild()
-
-    @staticmethod
-    def _count(
-        ids: list[int],
-        c: int,
-        weight: int,
-        counts: dict[Pair, int],
-        where: dict[Pair, set[int]],
-        sign: int,
-    ) -> None:
-        """Add (``sign=+1``) or remove (``-1``) chunk ``c``'s pairs from the totals."""
-        for pair, n in pair_counts(ids).items():
-            counts[pair] = counts.get(pair, 0) + sign * n * weight
-            if sign > 0:
-                where.setdefault(pair, set()).add(c)
-            else:
-                where[pair].discard(c)
-                if counts[pair] == 0:
-                    del counts[pair], where[pair]
-
-    def _chunks(self, text: str) -> list[str]:
-        if self._split is None:
-            return [text] if text else []
-        chunks: list[str] = self._split.findall(text)
-        return chunks
 
     # -- special tokens ------------------------------------------------------------------
     def register_special_tokens(self, special_tokens: dict[str, int]) -> None:
@@ -264,17 +174,25 @@ class BPETokenizer:
             Name -> id. Ids must differ from each other and from the ordinary tokens
             (so they are at least ``256 + len(merges)``).
 
+        Raises
+        ------
+        TypeError, ValueError
+            If a name is empty or not UTF-8 (a lone surrogate), or an id is not an int,
+            is taken or repeated. Nothing is registered then.
+
         Notes
         -----
-        Taught in chapter 7, Sub-word tokenizers.
+        Chapter 7, Sub-word tokenizers, needs none; GPT-2 ends each document of its
+        training text with one, ``<|endoftext|>``.
         """
         if not isinstance(special_tokens, dict):
             raise TypeError(
                 f"special_tokens must be a dict of name -> id; got {describe(special_tokens)}"
             )
-        for name, i in special_tokens.items():
+        for name, i in special_tokens.items():  # check them all before registering any
             if not isinstance(name, str) or not name:
                 raise ValueError(f"special token names must be non-empty str; got {name!r}")
+            check_text(name, f"special token name {name!r}")  # it is saved as UTF-8
             if not isinstance(i, int) or isinstance(i, bool):
                 raise TypeError(f"special token {name!r} must have an int id; got {describe(i)}")
             if i in self._vocab or i < 0:
@@ -354,12 +272,14 @@ class BPETokenizer:
 
     def _encode_ordinary(self, text: str) -> list[int]:
         ids: list[int] = []
-        for chunk in self._chunks(text):
+        for chunk in self._split.split(text):
             ids.extend(self._encode_chunk(chunk))
         return ids
 
     def _encode_chunk(self, chunk: str) -> list[int]:
         """Apply the merges to one chunk, earliest-learned pair first (cached per chunk)."""
+        if len(chunk) > _CACHE_LONGEST:  # a long chunk (no split pattern, say)
+            return replay_merges(chunk.encode("utf-8"), self._merges)
         cached = self._cache.get(chunk)
         if cached is not None:
             return cached
@@ -372,7 +292,7 @@ class BPETokenizer:
             if pair not in self._merges:
                 break  # no pair left that was merged in training
             ids = merge(ids, pair, self._merges[pair])
-        if len(chunk) <= _CACHE_LONGEST and len(self._cache) < _CACHE_LIMIT:
+        if len(self._cache) < _CACHE_LIMIT:
             self._cache[chunk] = ids
         return ids
 
@@ -402,7 +322,7 @@ class BPETokenizer:
         data = {
             "format": FORMAT,
             "version": VERSION,
-            "pattern": self._pattern,
+            "pattern": self._split.pattern,
             "merges": [list(pair) for pair in self._merges],  # merge k makes id 256 + k
             "special_tokens": self._special,
         }
@@ -455,23 +375,5 @@ class BPETokenizer:
     def __repr__(self) -> str:
         return (
             f"BPETokenizer(merges={len(self._merges)}, special_tokens={len(self._special)}, "
-            f"pattern={'None' if self._pattern is None else 'set'})"
+            f"pattern={'None' if self._split.pattern is None else 'set'})"
         )
-
-
-def _most_frequent(
-    counts: dict[Pair, int], where: dict[Pair, set[int]], chunks: list[list[int]]
-) -> Pair:
-    """The most frequent pair; among equals, the one first seen (see :class:`BPETokenizer`)."""
-    best = max(counts.values())
-    tied = [pair for pair, n in counts.items() if n == best]
-    if len(tied) == 1:
-        return tied[0]
-
-    def first_seen(pair: Pair) -> tuple[int, int]:
-        c = min(where[pair])  # chunks are numbered in order of first occurrence
-        ids = chunks[c]
-        j = next(j for j in range(len(ids) - 1) if (ids[j], ids[j + 1]) == pair)
-        return c, j
-
-    return min(tied, key=first_seen)

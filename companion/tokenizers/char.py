@@ -176,7 +176,8 @@ class CharTokenizer:
 
         Notes
         -----
-        Taught in chapter 6, Embeddings.
+        Chapter 6, Embeddings, builds this tokenizer; a checkpoint
+        (:func:`~companion.train.checkpoint.save_checkpoint`) saves it with the model.
         """
         write_tokenizer_file(path, {"format": FORMAT, "version": VERSION, "chars": self._itos})
 
@@ -194,7 +195,8 @@ class CharTokenizer:
 
         Notes
         -----
-        Taught in chapter 6, Embeddings.
+        Chapter 6, Embeddings, builds this tokenizer; a checkpoint
+        (:func:`~companion.train.checkpoint.load_checkpoint`) loads it with the model.
         """
         data = read_tokenizer_file(path, FORMAT, VERSION)
         chars = data.get("chars")
