@@ -374,3 +374,28 @@ def test_top_k_larger_than_the_vocabulary_is_refused():
     message = "top_k must be at most the vocabulary size 3; got 4"
     with pytest.raises(ValueError, match=re.escape(message)):
         sample_next([0.0, 1.0, 2.0], 1.0, 0, top_k=4)
+
+
+# -- generating with a key/value cache ---------------------------------------------------------
+
+
+def test_cached_logits_equal_the_whole_windows_logits():
+    """The cache only avoids recomputing: token by token it gives forward's logits."""
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8), rng=3)
+    ids = np.random.default_rng(4).integers(0, 11, size=(2, 7))
+    whole, _ = model(ids)  # [2, 7, 11]
+    caches: list[dict] = [{} for _ in model.blocks]
+    first = model.forward_cached(ids[:, :4], 0, caches)  # four tokens at once, then one by one
+    rest = [model.forward_cached(ids[:, t : t + 1], t, caches) for t in range(4, 7)]
+    np.testing.assert_allclose(np.concatenate([first, *rest], axis=1), whole, atol=1e-5)
+    assert caches[0]["k"].shape == (2, 2, 7, 4)  # [B, n_head, T, head_size]: every position
+
+
+@pytest.mark.parametrize(("temperature", "rng"), [(0, None), (0.9, 5)])
+def test_generating_with_the_cache_gives_the_same_tokens(temperature, rng):
+    """Also past block_size, where the window slides and the cache starts again."""
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=8), rng=3)
+    kwargs = {"temperature": temperature, "rng": rng}
+    cached = model.generate([1, 2, 3], 20, use_cache=True, **kwargs)
+    assert cached == model.generate([1, 2, 3], 20, use_cache=False, **kwargs)
+    assert len(cached) == 23  # 3 + 20 > block_size 8

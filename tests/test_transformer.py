@@ -229,3 +229,14 @@ def test_greedy_decode_refuses_more_tokens_than_the_target_block():
     message = "max_len must be at most tgt_block_size = 5; got 6"
     with pytest.raises(ValueError, match=re.escape(message)):
         Transformer(TINY, rng=0).greedy_decode([[1, 2]], 0, 1, 6)
+
+
+def test_greedy_decoding_with_the_cache_gives_the_same_ids():
+    """The decoder's own keys and values, and the memory's, are computed once."""
+    config = TransformerConfig(
+        7, 9, src_block_size=5, tgt_block_size=8, n_layer=2, n_head=2, n_embd=8
+    )
+    model = Transformer(config, rng=1)
+    src = np.random.default_rng(2).integers(0, 7, size=(4, 5))
+    cached = model.greedy_decode(src, 0, 8, max_len=8, use_cache=True)
+    assert cached == model.greedy_decode(src, 0, 8, max_len=8, use_cache=False)

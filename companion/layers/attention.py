@@ -22,24 +22,27 @@ from companion.checks import as_array, as_generator, flag, float_dtype, positive
 from companion.layers.module import Module, normal
 
 
-def causal_mask(T: int, dtype: object = np.float32) -> np.ndarray:
+def causal_mask(T: int, dtype: object = np.float32, *, n_keys: int | None = None) -> np.ndarray:
     """``[T, T]``: 0 where query ``t`` may look at key ``s`` (``s <= t``), ``-inf`` above.
 
     Added to the scores before softmax: ``e^(-inf) = 0``, so a query gives no weight to
-    the keys after it.
+    the keys after it. With ``n_keys`` ``S > T``, the ``T`` queries are the last ``T`` of
+    ``S`` positions (generating with a key/value cache): ``[T, S]``.
 
     Examples
     --------
     >>> causal_mask(3).tolist()
     [[0.0, -inf, -inf], [0.0, 0.0, -inf], [0.0, 0.0, 0.0]]
+    >>> causal_mask(1, n_keys=3).tolist()  # the newest position sees all three
+    [[0.0, 0.0, 0.0]]
 
     Notes
     -----
     Taught in chapter 8, Self-attention.
     """
-    return np.triu(
-        np.full((T, T), -np.inf, dtype=float_dtype(dtype)), k=1
-    )  # -inf above the diagonal
+    S = T if n_keys is None else n_keys
+    future = np.full((T, S), -np.inf, dtype=float_dtype(dtype))  # [T, S]
+    return np.triu(future, k=S - T + 1)  # -inf above the (shifted) diagonal
 
 
 def attention(
@@ -58,7 +61,8 @@ def attention(
     v : numpy.ndarray, shape [..., S, d_v]
         Values.
     causal : bool
-        Add :func:`causal_mask`: query ``t`` sees keys ``0 .. t`` only (needs ``S = T``).
+        Add :func:`causal_mask`: query ``t`` sees keys ``0 .. t`` only (with ``S > T`` the
+        queries are the last ``T`` positions).
 
     Returns
     -------
@@ -83,7 +87,8 @@ def attention(
     """
     scores = q @ k.swapaxes(-1, -2) / math.sqrt(q.shape[-1])  # [..., T, d] @ [..., d, S]
     if causal:
-        scores += causal_mask(q.shape[-2], scores.dtype)  # [..., T, S] + [T, S]
+        T, S = scores.shape[-2:]
+        scores += causal_mask(T, scores.dtype, n_keys=S)  # [..., T, S] + [T, S]
     u = np.exp(scores - scores.max(axis=-1, keepdims=True))  # softmax along the keys...
     u /= u.sum(axis=-1, keepdims=True)  # ...so each row adds up to 1
     return u @ v, u  # [..., T, S] @ [..., S, d_v] -> [..., T, d_v]

@@ -85,6 +85,26 @@ class CrossAttention(Module):
         self.q, self.k, self.v = q, k, v  # kept for backward
         return self.c_proj.forward(merge_heads(y))  # [B, T, C]
 
+    def forward_cached(
+        self, x: np.ndarray, memory: np.ndarray, cache: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """:meth:`forward` for the newest target positions ``x``, reusing ``cache``.
+
+        The memory's keys and values do not change while a target is written: they are
+        computed at the first call and kept in ``cache`` (``"k"``, ``"v"``). For generating
+        only: there is no backward pass.
+
+        Notes
+        -----
+        Taught in chapter 16, The Transformer architecture.
+        """
+        if not cache:
+            kv = self.c_kv.forward(memory)  # [B, S, C] -> [B, S, 2C], once
+            cache["k"], cache["v"] = (split_heads(a, self.n_head) for a in np.split(kv, 2, axis=-1))
+        q = split_heads(self.c_q.forward(x), self.n_head)  # [B, t, C] -> [B, nh, t, hs]
+        y, self.u = attention(q, cache["k"], cache["v"])  # [B, nh, t, hs], [B, nh, t, S]
+        return self.c_proj.forward(merge_heads(y))  # [B, t, C]
+
     def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dy = split_heads(self.c_proj.backward(dout), self.n_head)  # [B, nh, T, hs]
         dq, dk, dv = attention_backward(dy, self.q, self.k, self.v, self.u)

@@ -143,6 +143,28 @@ class MultiHeadAttention(Module):
         y = merge_heads(y)  # [B, nh, T, hs] -> [B, T, C]
         return self.resid_dropout.forward(self.c_proj.forward(y))  # [B, T, C]
 
+    def forward_cached(self, x: np.ndarray, cache: dict[str, np.ndarray]) -> np.ndarray:
+        """:meth:`forward` for the newest positions ``x`` ``[B, t, C]``, reusing ``cache``.
+
+        ``cache`` holds the keys and values of the positions before (``"k"``, ``"v"``,
+        ``[B, n_head, T, head_size]``; empty at the start) and gets the new ones appended, so
+        each position's key and value are computed once while generating. The result equals
+        :meth:`forward` on the whole sequence, at its last ``t`` positions. For generating
+        only: there is no backward pass, and no dropout.
+
+        Notes
+        -----
+        Taught in chapter 15, The GPT architecture.
+        """
+        qkv = self.c_attn.forward(x)  # [B, t, C] -> [B, t, 3C]
+        q, k, v = (split_heads(a, self.n_head) for a in np.split(qkv, 3, axis=-1))
+        if cache:
+            k = np.concatenate([cache["k"], k], axis=2)  # [B, nh, T + t, hs]
+            v = np.concatenate([cache["v"], v], axis=2)
+        cache["k"], cache["v"] = k, v
+        y, self.u = attention(q, k, v, self.causal)  # [B, nh, t, hs], [B, nh, t, T + t]
+        return self.c_proj.forward(merge_heads(y))  # [B, t, C]
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dy = self.c_proj.backward(self.resid_dropout.backward(dout))  # [B, T, C]
         dy = split_heads(dy, self.n_head)  # [B, T, C] -> [B, nh, T, hs]

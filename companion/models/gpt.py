@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.checks import (
-    as_array,
     as_generator,
     as_ids,
     describe,
@@ -36,10 +35,11 @@ from companion.layers.embedding import Embedding
 from companion.layers.fast import matmul_rows
 from companion.layers.layernorm import LayerNorm
 from companion.layers.losses import CrossEntropyLoss
-from companion.layers.mlp import MLP
 from companion.layers.module import Module
-from companion.layers.multihead import MultiHeadAttention, check_heads
-from companion.models.generate import generate
+from companion.layers.multihead import check_heads
+from companion.models.block import Block
+from companion.models.generate import Model, generate
+from companion.models.kv_cache import KeyValueCache
 from companion.tokenizers.base import Tokenizer
 
 #: Targets equal to this id are padding: they count neither in the loss nor in its mean.
@@ -117,73 +117,6 @@ class GPTConfig:
         block = 12 * C * C + 2 * C + b * 11 * C
         tables = (self.vocab_size + self.block_size) * C
         return tables + self.n_layer * block + C + b * C  # + ln_f's scale and shift
-
-
-class Block(Module):
-    """One Transformer block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``.
-
-    Parameters
-    ----------
-    n_embd, n_head : int
-        ``C``, and the attention heads (which must divide it).
-    causal : bool
-        Whether the attention is masked (the GPT's and the decoder's) or sees every
-        position (the Transformer's encoder).
-    bias : bool
-        Biases in the linear layers and shifts in the layer normalizations.
-    dropout : float
-        Probability of dropping a number at the end of each branch while training.
-    rng : numpy.random.Generator
-        For the initial weights and the dropout masks.
-    std, proj_std : float, optional
-        The spread of the initial weights, and of the two projections that end a branch.
-    dtype : numpy.float32 or numpy.float64
-
-    Notes
-    -----
-    The backward pass mirrors the forward pass line for line, in reverse: the gradient
-    reaching ``x`` is the gradient of the output (the residual's straight path) plus what
-    comes back through the branch.
-
-    Taught in chapter 15, The GPT architecture.
-    """
-
-    def __init__(
-        self,
-        n_embd: int,
-        n_head: int,
-        causal: bool = True,
-        bias: bool = True,
-        dropout: float = 0.0,
-        *,
-        rng: np.random.Generator,
-        std: float | None = None,
-        proj_std: float | None = None,
-        dtype: object = np.float32,
-    ) -> None:
-        super().__init__()
-        C, stds = n_embd, {"std": std, "proj_std": proj_std}
-        self.ln_1 = LayerNorm(C, bias, dtype=dtype)
-        self.attn = MultiHeadAttention(
-            C, n_head, causal, bias, dropout, rng=rng, dtype=dtype, **stds
-        )
-        self.ln_2 = LayerNorm(C, bias, dtype=dtype)
-        self.mlp = MLP(C, bias, dropout, rng=rng, dtype=dtype, **stds)
-
-    def __call__(self, x: object) -> np.ndarray:
-        """Check ``x`` (shape ``[B, T, n_embd]``) at the door, then :meth:`forward`."""
-        C, dtype = self.ln_1.n_embd, self.ln_1.dtype
-        return self.forward(as_array(x, "x", shape=("B", "T", C), dtype=dtype))
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        x = x + self.attn.forward(self.ln_1.forward(x))  # [B, T, C]
-        x = x + self.mlp.forward(self.ln_2.forward(x))  # [B, T, C]
-        return x
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        dx: np.ndarray = dout + self.ln_2.backward(self.mlp.backward(dout))  # [B, T, C]
-        dx = dx + self.ln_1.backward(self.attn.backward(dx))  # [B, T, C]
-        return dx
 
 
 class GPT(Module):
@@ -318,6 +251,28 @@ class GPT(Module):
         positions = 0 if flag(include_positions, "include_positions") else self.wpe.params["W"].size
         return self.n_parameters - positions
 
+    def forward_cached(
+        self, ids: np.ndarray, start: int, caches: list[dict[str, np.ndarray]]
+    ) -> np.ndarray:
+        """The logits of new tokens ``ids`` ``[B, t]`` at positions ``start .. start + t - 1``.
+
+        The keys and values of the positions before ``start`` are read from ``caches`` (one
+        dict per block, empty at ``start`` 0) and the new ones are added to them: each token
+        goes through the model once while generating, instead of once per new token. The
+        logits equal those of :meth:`forward` on the whole sequence, at its last ``t``
+        positions (up to the last bits: the products are shaped differently).
+
+        Notes
+        -----
+        Taught in chapter 15, The GPT architecture.
+        """
+        positions = np.arange(start, start + ids.shape[1])  # [t]
+        x = self.wte.forward(ids) + self.wpe.forward(positions)  # [B, t, C] + [t, C]
+        for block, cache in zip(self.blocks, caches, strict=True):
+            x = block.forward_cached(x, cache)  # [B, t, C]
+        x = self.ln_f.forward(x)
+        return matmul_rows(x, self.wte.params["W"].T)  # [B, t, C] @ [C, V] -> [B, t, V]
+
     def generate(
         self,
         ids: object,
@@ -326,11 +281,14 @@ class GPT(Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         rng: np.random.Generator | int | None = None,
+        use_cache: bool = True,
     ) -> list[int] | np.ndarray:
         """:func:`companion.models.generate.generate` with this model, in evaluation mode.
 
         The window is the model's ``block_size``; the arguments mean what they mean there
-        (temperature 0 is greedy decoding).
+        (temperature 0 is greedy decoding). With ``use_cache`` (the default) each step
+        computes only the newest token, reusing the keys and values of the ones before
+        (:class:`KeyValueCache`); the tokens are those of ``use_cache=False``.
 
         Notes
         -----
@@ -338,9 +296,11 @@ class GPT(Module):
         """
         was_training = self.training
         self.eval()
+        uncached: Model = lambda window: self(window)[0]  # noqa: E731  # the whole window
+        model = KeyValueCache(self) if flag(use_cache, "use_cache") else uncached
         try:
             return generate(
-                lambda window: self(window)[0],
+                model,
                 ids,
                 max_new_tokens,
                 context_length=self.config.block_size,

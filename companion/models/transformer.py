@@ -39,7 +39,8 @@ from companion.layers.losses import CrossEntropyLoss
 from companion.layers.mlp import MLP
 from companion.layers.module import Module
 from companion.layers.multihead import MultiHeadAttention, check_heads
-from companion.models.gpt import IGNORE_INDEX, Block
+from companion.models.block import Block
+from companion.models.gpt import IGNORE_INDEX
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,20 @@ class DecoderBlock(Module):
         x = x + self.attn.forward(self.ln_1.forward(x))  # [B, T, C]
         x = x + self.cross_attn.forward(self.ln_2.forward(x), memory)  # [B, T, C]
         x = x + self.mlp.forward(self.ln_3.forward(x))  # [B, T, C]
+        return x
+
+    def forward_cached(
+        self, x: np.ndarray, memory: np.ndarray, caches: dict[str, dict[str, np.ndarray]]
+    ) -> np.ndarray:
+        """:meth:`forward` for the newest target positions, both attentions reusing ``caches``.
+
+        Notes
+        -----
+        Taught in chapter 16, The Transformer architecture.
+        """
+        x = x + self.attn.forward_cached(self.ln_1.forward(x), caches["self"])  # [B, t, C]
+        x = x + self.cross_attn.forward_cached(self.ln_2.forward(x), memory, caches["cross"])
+        x = x + self.mlp.forward(self.ln_3.forward(x))  # [B, t, C]
         return x
 
     def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -286,7 +301,32 @@ class Transformer(Module):
         self.src_wte.backward(dx)
 
     # -- writing -------------------------------------------------------------------------
-    def greedy_decode(self, src: object, bos_id: int, eos_id: int, max_len: int) -> list[list[int]]:
+    def decode_cached(
+        self,
+        tgt: np.ndarray,
+        memory: np.ndarray,
+        start: int,
+        caches: list[dict[str, dict[str, np.ndarray]]],
+    ) -> np.ndarray:
+        """The logits of new target ids ``tgt`` ``[B, t]`` at positions ``start ..``.
+
+        Like :meth:`decode` on the whole target, at its last ``t`` positions, with the keys
+        and values of the earlier positions, and of the memory, read from ``caches`` (one
+        per decoder block, each ``{"self": {}, "cross": {}}`` at ``start`` 0).
+
+        Notes
+        -----
+        Taught in chapter 16, The Transformer architecture.
+        """
+        positions = np.arange(start, start + tgt.shape[1])  # [t]
+        x = self.tgt_wte.forward(tgt) + self.tgt_wpe.forward(positions)  # [B, t, C]
+        for block, cache in zip(self.decoder, caches, strict=True):
+            x = block.forward_cached(x, memory, cache)  # [B, t, C]
+        return self.lm_head.forward(self.ln_dec.forward(x))  # [B, t, V]
+
+    def greedy_decode(
+        self, src: object, bos_id: int, eos_id: int, max_len: int, use_cache: bool = True
+    ) -> list[list[int]]:
         """Write each target one token at a time, always taking the most likely next id.
 
         Parameters
@@ -297,6 +337,9 @@ class Transformer(Module):
             The target ids that begin and end a sequence.
         max_len : int
             At most this many ids are written per sequence (``<= tgt_block_size``).
+        use_cache : bool
+            Compute each step's newest id only, reusing the keys and values of the ids
+            before and of the memory (:meth:`decode_cached`); the ids are the same.
 
         Returns
         -------
@@ -325,8 +368,15 @@ class Transformer(Module):
         memory = self.encode(src)  # [B, S] -> [B, S, C], once for every step
         tgt = np.full((len(src), 1), bos_id, dtype=np.int64)  # [B, 1]
         done = np.zeros(len(src), dtype=bool)  # [B]
-        for _ in range(max_len):
-            next_id = self.decode(tgt, memory)[:, -1].argmax(axis=-1)  # [B, t, V] -> [B]
+        caches: list[dict[str, dict[str, np.ndarray]]] = [
+            {"self": {}, "cross": {}} for _ in self.decoder
+        ]
+        for t in range(max_len):
+            if flag(use_cache, "use_cache"):  # only the newest id goes through the decoder
+                logits = self.decode_cached(tgt[:, -1:], memory, t, caches)  # [B, 1, V]
+            else:
+                logits = self.decode(tgt, memory)  # [B, t + 1, V]: the whole target again
+            next_id = logits[:, -1].argmax(axis=-1)  # [B]
             next_id[done] = eos_id  # finished sequences only pad
             tgt = np.concatenate([tgt, next_id[:, None]], axis=1)  # [B, t] -> [B, t + 1]
             done |= next_id == eos_id
