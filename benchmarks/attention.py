@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--n-head", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/")
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
@@ -138,6 +139,11 @@ def main() -> None:
     print(f"  MultiHeadAttention (heads together): {t_together * 1e3:8.2f} ms")
     print(f"  loop over heads:                     {t_loop * 1e3:8.2f} ms")
     print(f"  loop / together:                     {t_loop / t_together:8.2f}x")
+    if args.record:
+        from record import record
+
+        sizes = {"batch": args.batch, "T": args.T, "n_embd": args.n_embd, "n_head": args.n_head}
+        record("attention", sizes | {"together_ms": t_together * 1e3, "loop_ms": t_loop * 1e3})
 
 
 if __name__ == "__main__":

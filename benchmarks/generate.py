@@ -41,6 +41,7 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/")
     args = parser.parse_args()
     gpt, tokenizer, _ = load_checkpoint(ROOT / "checkpoints" / "baby_gpt_shakespeare_char.npz")
     transformer, _, info = load_checkpoint(ROOT / "checkpoints" / "transformer_number_words.npz")
@@ -66,6 +67,7 @@ def main() -> None:
         ),
     }
     print(f"median of {args.repeats} runs each, taking turns; one BLAS thread advised")
+    recorded = {}
     for name, (n_tokens, run) in cases.items():
         with_cache, without = [], []
         results = {}
@@ -82,6 +84,11 @@ def main() -> None:
             f"without {n_tokens / slow:,.0f} tokens/s ({slow:.2f} s): {slow / fast:.1f}x; "
             "the same tokens"
         )
+        recorded[name] = {"tokens": n_tokens, "with_cache_s": fast, "without_cache_s": slow}
+    if args.record:
+        from record import record
+
+        record("generate", recorded)
 
 
 if __name__ == "__main__":

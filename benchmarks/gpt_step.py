@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="processes of each library")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per process")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps per process first")
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/")
     parser.add_argument(
         "--worker", choices=["companion", "pytorch", "peak"], help=argparse.SUPPRESS
     )
@@ -182,6 +183,12 @@ def main() -> None:
     if "pytorch" in median:
         ratio = median["companion"] / median["pytorch"]
         print(f"companion / pytorch: {ratio:.2f} (above 1: the companion is slower)")
+    if args.record:
+        from record import record
+
+        measured = {"median_ms": {k: v * 1e3 for k, v in median.items()}}
+        measured |= {"steps": {k: len(v) for k, v in times.items()}, "threads": args.threads}
+        record(f"gpt_step_{args.threads}thread", measured | {"peak_gflops": gflops})
 
 
 if __name__ == "__main__":
