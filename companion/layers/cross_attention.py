@@ -46,7 +46,7 @@ class CrossAttention(Module):
 
     Notes
     -----
-    After a forward pass, :attr:`u` holds the weights, ``[B, n_head, T, S]``: which
+    After a forward pass, ``u`` holds the weights, ``[B, n_head, T, S]``: which
     source positions each target position looked at.
 
     Taught in chapter 16, The Transformer architecture.

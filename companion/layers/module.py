@@ -63,7 +63,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward")
 
     def backward(self, *douts: Any) -> Any:
-        """Return d loss / d input and add d loss / d parameter to :attr:`grads`."""
+        """Return d loss / d input and add d loss / d parameter to ``grads``."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     def __call__(self, *inputs: Any) -> Any:

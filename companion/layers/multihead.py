@@ -5,8 +5,9 @@ in one linear layer, ``c_attn``, of ``n_embd`` inputs and ``3 * n_embd`` outputs
 and nanoGPT do): its output splits into the queries, keys and values of every head, and
 head ``h`` owns the columns ``h * head_size`` to ``(h + 1) * head_size`` of each third. One
 matrix product thus computes every head's queries, keys and values at once; a reshape puts
-the heads on their own axis, ``[B, n_head, T, head_size]``, and :func:`attention` works on
-all heads together, with no Python loop. The heads' outputs are concatenated back to
+the heads on their own axis, ``[B, n_head, T, head_size]``, and
+:func:`~companion.layers.attention.attention` works on all heads together, with no Python
+loop. The heads' outputs are concatenated back to
 ``n_embd`` numbers and mixed by a second linear layer, ``c_proj``.
 """
 
@@ -103,7 +104,7 @@ class MultiHeadAttention(Module):
 
     Notes
     -----
-    After a forward pass, :attr:`u` holds every head's attention weights,
+    After a forward pass, ``u`` holds every head's attention weights,
     ``[B, n_head, T, T]``.
 
     Taught in chapter 13, Multi-head attention.

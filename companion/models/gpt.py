@@ -42,9 +42,9 @@ from companion.models.generate import Model, generate
 from companion.models.kv_cache import KeyValueCache
 from companion.tokenizers.base import Tokenizer
 
-#: Targets equal to this id are padding: they count neither in the loss nor in its mean.
+#: Targets equal to this id are padding, which counts neither in the loss nor in its mean.
 IGNORE_INDEX = -1
-#: The spread of every initial weight of GPT-2 (the projections ending a branch: less).
+#: The spread of every initial weight of GPT-2 (less for the projections ending a branch).
 INIT_STD = 0.02
 
 
@@ -288,7 +288,8 @@ class GPT(Module):
         The window is the model's ``block_size``; the arguments mean what they mean there
         (temperature 0 is greedy decoding). With ``use_cache`` (the default) each step
         computes only the newest token, reusing the keys and values of the ones before
-        (:class:`KeyValueCache`); the tokens are those of ``use_cache=False``.
+        (:class:`~companion.models.kv_cache.KeyValueCache`); the tokens are those of
+        ``use_cache=False``.
 
         Notes
         -----

@@ -21,9 +21,10 @@ class KeyValueCache:
 
     ``cache(window)`` returns the logits after each sequence of ``window`` ``[B, T]``. When
     the window is the previous one plus one token, only that token goes through the model
-    (:meth:`GPT.forward_cached`), its attention reading the keys and values kept from the
-    tokens before. Otherwise (the first call, or a window that slid past ``block_size``, so
-    that every token's position changed) the whole window is computed again.
+    (:meth:`~companion.models.gpt.GPT.forward_cached`), its attention reading the keys and
+    values kept from the tokens before. Otherwise (the first call, or a window that slid past
+    ``block_size``, so that every token's position changed) the whole window is computed
+    again.
 
     Notes
     -----

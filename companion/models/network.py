@@ -19,9 +19,9 @@ INPUT_NAMES = ("R", "G", "B", "volume")
 #: What the two output neurons mean in chapters 1-3.
 OUTPUT_NAMES = ("leaf", "flower")
 
-#: A green leaf: R 32, G 107, B 56, volume 11.2 (the article's example).
+#: A green leaf, R 32, G 107, B 56, volume 11.2 (the article's example).
 LEAF = np.array([32, 107, 56, 11.2])
-#: A sunflower: R 241, G 200, B 4, volume 59.5 (the article's example).
+#: A sunflower, R 241, G 200, B 4, volume 59.5 (the article's example).
 SUNFLOWER = np.array([241, 200, 4, 59.5])
 
 ACTIVATIONS = ("none", "relu")

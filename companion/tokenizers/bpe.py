@@ -47,8 +47,9 @@ class BPETokenizer:
     ----------
     pattern : str or None
         The regular expression (``regex`` syntax) that cuts text into chunks before
-        counting and encoding; :data:`GPT4_SPLIT_PATTERN` by default. ``None`` keeps the
-        whole text as one chunk, so merges may span words and spaces.
+        counting and encoding; :data:`~companion.tokenizers.split.GPT4_SPLIT_PATTERN` by
+        default. ``None`` keeps the whole text as one chunk, so merges may span words and
+        spaces.
 
     Raises
     ------
@@ -104,7 +105,7 @@ class BPETokenizer:
 
     @property
     def vocab_size(self) -> int:
-        """One more than the largest token id: the rows an embedding table needs."""
+        """One more than the largest token id, the rows an embedding table needs."""
         return max([len(self._vocab) - 1, *self._special.values()]) + 1
 
     def _rebuild(self) -> None:

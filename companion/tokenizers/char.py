@@ -115,7 +115,7 @@ class CharTokenizer:
 
     @property
     def alphabet(self) -> str:
-        """The known characters in id order: ``alphabet[i]`` is the character of id ``i``."""
+        """The known characters in id order (``alphabet[i]`` is the character of id ``i``)."""
         return "".join(self._itos)
 
     @property

@@ -23,18 +23,19 @@ import regex  # type: ignore[import-untyped]  # \p{L} and \p{N}: Unicode letters
 
 from companion.checks import describe
 
-#: GPT-2's split pattern: contractions, words, numbers, punctuation, spaces.
+#: The split pattern of GPT-2, for contractions, words, numbers, punctuation and spaces.
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-#: GPT-4's split pattern (tiktoken's cl100k_base): numbers of at most 3 digits, and more.
+#: The split pattern of GPT-4 (tiktoken's cl100k_base), with numbers of at most 3 digits.
 GPT4_SPLIT_PATTERN = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*"""
     r"""|\s*[\r\n]|\s+(?!\S)|\s+"""
 )
 
-#: The time a split pattern may take to cut a text: half a second, plus a second for every
+#: The time a split pattern may take to cut a text is half a second, plus a second for every
 #: 100,000 characters (GPT-4's pattern needs about a fortieth of that). A text of a few
 #: words needs microseconds.
 SPLIT_SECONDS = 0.5
+#: The second part of that time limit, per character of the text.
 SPLIT_SECONDS_PER_CHARACTER = 1e-5
 #: The largest product of a pattern's repetition counts ``{m,n}``, and its longest length.
 MAX_REPEATS, MAX_LENGTH = 10_000, 10_000

@@ -174,8 +174,9 @@ def train(
         The model, its batches and its evaluation (:mod:`companion.train.runs`).
     options : TrainOptions
     resumed : dict, optional
-        The ``info`` of a resume checkpoint (:func:`~companion.train.checkpoint.
-        load_checkpoint`), whose model is ``run.model``: the run goes on from its step.
+        The ``info`` of a resume checkpoint
+        (:func:`~companion.train.checkpoint.load_checkpoint`), whose model is
+        ``run.model``: the run goes on from its step.
     on_eval : callable, optional
         Called with each new history record (``step``, the measurements, ``lr``,
         ``elapsed`` seconds of training).

@@ -103,7 +103,7 @@ def check(label: object, answer: object) -> Result:
     -----
     Before any exercise looks at the answer, three kinds are refused with a message: an
     iterator or generator (it may never end, so it is not read), an answer of more than
-    :data:`MAX_ITEMS` items, and complex numbers.
+    ``MAX_ITEMS`` items, and complex numbers.
 
     Taught in chapter 1, Numbers in, numbers out, with its first exercises; every chapter's
     exercises use it.
