@@ -25,7 +25,7 @@ Everything the chapters use can be imported from ``companion`` itself, for examp
 
 from companion.aids.exercises import check
 from companion.data import get_batch, nursery_rhymes, tiny_shakespeare, train_val_split
-from companion.layers.activations import GELU, ReLU, gelu, gelu_grad, logistic, relu
+from companion.layers.activations import GELU, ReLU, gelu, logistic, relu
 from companion.layers.attention import SelfAttention, attention, attention_backward, causal_mask
 from companion.layers.cross_attention import CrossAttention
 from companion.layers.dropout import Dropout
@@ -34,13 +34,16 @@ from companion.layers.gradcheck import gradcheck, numerical_gradient, relative_e
 from companion.layers.layernorm import LayerNorm
 from companion.layers.linear import Linear
 from companion.layers.losses import CrossEntropyLoss, MSELoss, cross_entropy, mean_squared_error
+from companion.layers.mlp import MLP
 from companion.layers.module import Module, Sequential
 from companion.layers.multihead import MultiHeadAttention, merge_heads, split_heads
 from companion.layers.positional import sinusoidal_encoding
 from companion.layers.residual import Residual
 from companion.layers.softmax import log_softmax, softmax
+from companion.models.block import Block
 from companion.models.generate import generate, sample_next, softmax_with_temperature
 from companion.models.gpt import GPT, GPTConfig
+from companion.models.kv_cache import KeyValueCache
 from companion.models.network import (
     LEAF,
     SUNFLOWER,
@@ -53,7 +56,7 @@ from companion.models.network import (
 from companion.models.transformer import Transformer, TransformerConfig
 from companion.tokenizers.bpe import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, BPETokenizer
 from companion.tokenizers.char import CharTokenizer, letter_number
-from companion.train.checkpoint import load_checkpoint, save_checkpoint
+from companion.train.checkpoint import load_checkpoint
 from companion.train.optim import SGD, Adam, AdamW, clip_grad_norm, lr_schedule
 
 __version__ = "0.2.0"
@@ -67,6 +70,7 @@ __all__ = [
     "SGD",
     "SUNFLOWER",
     "Adam",
+    "Block",
     "AdamW",
     "BPETokenizer",
     "CharTokenizer",
@@ -75,8 +79,10 @@ __all__ = [
     "Dropout",
     "Embedding",
     "GPTConfig",
+    "KeyValueCache",
     "LayerNorm",
     "Linear",
+    "MLP",
     "MSELoss",
     "Module",
     "MultiHeadAttention",
@@ -96,7 +102,6 @@ __all__ = [
     "cross_entropy",
     "forward",
     "gelu",
-    "gelu_grad",
     "generate",
     "get_batch",
     "gradcheck",
@@ -114,7 +119,6 @@ __all__ = [
     "relative_error",
     "relu",
     "sample_next",
-    "save_checkpoint",
     "sinusoidal_encoding",
     "softmax",
     "softmax_with_temperature",

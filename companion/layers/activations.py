@@ -82,7 +82,7 @@ def gelu_grad(x: object) -> np.ndarray:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :meth:`GELU.backward` (chapter 15).
     """
     x = as_array(x, "x")
     c, a = x.dtype.type(SQRT_2_OVER_PI), x.dtype.type(GELU_C)

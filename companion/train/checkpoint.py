@@ -80,7 +80,7 @@ def save_checkpoint(
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`~companion.train.loop.train` (chapter 15) for its final and resume files.
     """
     file = as_path(path)
     if file.suffix != ".npz":
@@ -202,7 +202,7 @@ def restore_optimizers(optimizers: Sequence[Adam], saved: Sequence[Mapping[str, 
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`~companion.train.loop.train` (chapter 15) when it resumes a run.
     """
     if len(optimizers) != len(saved):
         raise ValueError(

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`main`, the training command of chapters 15 and 16.
     """
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add = parser.add_argument
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    The training command (``python -m companion.train``) that chapters 15 and 16 print.
     """
     args = build_parser().parse_args(argv)
     given = {

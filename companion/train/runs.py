@@ -49,7 +49,8 @@ class Run:
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by :func:`~companion.train.loop.train` (chapter 15); built by :func:`gpt_run` and
+    :func:`transformer_run`.
     """
 
     model: GPT | Transformer
@@ -64,7 +65,7 @@ def mean_loss(model: GPT | Transformer, batches: Sequence[tuple[np.ndarray, ...]
 
     Notes
     -----
-    Taught in chapter 15, The GPT architecture.
+    Used by the evaluations of :func:`gpt_run` (chapter 15) and :func:`transformer_run`.
     """
     was_training = model.training
     model.eval()
@@ -182,7 +183,8 @@ def transformer_run(
 
     Notes
     -----
-    Taught in chapter 16, The Transformer architecture.
+    Used by the training command ``python -m companion.train transformer``, whose result
+    chapter 16 loads.
     """
     if not isinstance(task, NumberWords):
         raise TypeError(f"task must be a NumberWords; got {describe(task)}")
