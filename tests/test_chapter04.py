@@ -32,8 +32,9 @@ from companion.aids.exercises.chapter04 import (  # noqa: E402
     CHAIN_W,
     CHAIN_X,
     FACTOR,
-    LEAKY_SLOPE,
     N_LAYERS,
+    OUTER_DY,
+    OUTER_H,
 )
 from companion.aids.gradient_flow import (  # noqa: E402
     deep_stack,
@@ -126,7 +127,7 @@ RIGHT = {
     "4.1": float(forward(LEAF, NET).hidden[2]),
     "4.2": DLOSS_DZ * CHAIN_X,
     "4.3": FACTOR**N_LAYERS,
-    "4.4": float(np.sqrt(2 / (1 + LEAKY_SLOPE**2))),
+    "4.4": np.array([[0.5 * 2, 0.5 * 0, 0.5 * 3], [1.5 * 2, 1.5 * 0, 1.5 * 3]]),  # dy[k] * h[j]
 }
 
 WRONG_WITH_HINT = [
@@ -147,12 +148,12 @@ WRONG_WITH_HINT = [
     ("4.3", 1 - (1 - FACTOR) * N_LAYERS, "90 %"),
     ("4.3", 1.5, "only shrink"),
     ("4.3", 0.5, "once per layer"),
-    ("4.4", np.sqrt(2), "sqrt(2) is for ReLU"),
-    ("4.4", 1.0, "without an activation"),
-    ("4.4", np.sqrt(2 / (1 + LEAKY_SLOPE)), "*square*"),
-    ("4.4", 2 / (1 + LEAKY_SLOPE**2), "square root"),
-    ("4.4", np.sqrt((1 + LEAKY_SLOPE**2) / 2), "Upside down"),
-    ("4.4", 3.0, "Average the squared slope"),
+    ("4.4", RIGHT["4.4"].T, "Turned on its side"),  # np.outer(h, dy)
+    ("4.4", -RIGHT["4.4"], "wrong sign"),
+    ("4.4", RIGHT["4.4"][::-1], "rows are swapped"),
+    ("4.4", RIGHT["4.4"] + [[0, 1, 0], [0, 1, 0]], "Look at column 1"),
+    ("4.4", np.ones((2, 3)), "0.5 x 3 = 1.5"),
+    ("4.4", 1.5, "Expected shape [2, 3]"),
 ]
 
 BAD_KINDS = ["abc", None, [1, 2, 3, 4, 5], {"a": 1}, [[1, 2], [3]], float("nan"), Ellipsis, ()]
@@ -185,15 +186,37 @@ def test_wrong_types_and_shapes_never_crash(label, answer):
 def test_one_element_lists_and_numpy_numbers_are_accepted():
     assert check("4.1", [RIGHT["4.1"]])
     assert check("4.3", np.float32(RIGHT["4.3"]))
-    assert check("4.4", [1.26])  # rounded, as a reader may type it
+    assert check("4.4", [[1, 0, 1.5], [3, 0, 4.5]])  # typed as nested lists
 
 
 def test_exercise_numbers_are_the_ones_in_the_text():
     assert (CHAIN_X, CHAIN_W) == (3.0, 0.5)
     assert CHAIN_V.tolist() == [0.4, -0.5] and CHAIN_DLOSS_DOUT.tolist() == [1.5, 0.2]
     assert RIGHT["4.2"] == pytest.approx(1.5)
-    assert (FACTOR, N_LAYERS, LEAKY_SLOPE) == (0.9, 30, 0.5)
-    assert RIGHT["4.4"] == pytest.approx(1.2649, abs=1e-4)
+    assert (FACTOR, N_LAYERS) == (0.9, 30)
+    assert OUTER_H.tolist() == [2, 0, 3] and OUTER_DY.tolist() == [0.5, 1.5]
+    np.testing.assert_array_equal(RIGHT["4.4"], np.outer(OUTER_DY, OUTER_H))
+    assert np.all(RIGHT["4.4"][:, 1] == 0)  # hidden neuron 2 is 0: its weights stay put
+
+
+def test_the_notebooks_solutions_use_the_checked_labels_and_pass():
+    import nbformat
+    from conftest import BOOK
+
+    nb = nbformat.read(BOOK / CH4, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    checked = [
+        line for cell in code for line in cell.source.splitlines() if line.startswith("check(")
+    ]
+    assert checked == [f'check("{label}", answer)' for label in sorted(RIGHT)]
+    verdicts = [
+        out["data"]["text/plain"]
+        for cell in code
+        if any(line.startswith("check(") for line in cell.source.splitlines())
+        for out in cell.outputs
+        if "data" in out
+    ]
+    assert len(verdicts) == len(RIGHT) and all("Right!" in text for text in verdicts)
 
 
 # -- companion.aids.gradient_flow ------------------------------------------------------------------

@@ -523,3 +523,54 @@ def test_widget_refuses_bad_arguments(kwargs, error, message):
     arguments.update(kwargs)
     with pytest.raises(error, match=message):
         generation_widget(**arguments)
+
+
+# -- (d) what the prose claims -------------------------------------------------------------
+
+
+def test_train_hands_back_the_parameters_of_the_lowest_validation_loss():
+    """The chapter's `train` keeps a copy at the best validation loss and restores it."""
+    from companion import (
+        Adam,
+        CrossEntropyLoss,
+        Linear,
+        ReLU,
+        Sequential,
+        cross_entropy,
+        get_batch,
+        train_val_split,
+    )
+
+    ids = np.array(CharTokenizer(ALPHABET).encode(nursery_rhymes(lowercase_letters_only=True)))
+    train_ids, val_ids = train_val_split(ids, val_fraction=0.1)
+    all_windows = _chapter("all_windows", CONTEXT=12)
+    X_train, y_train = all_windows(train_ids)
+    X_val, y_val = all_windows(val_ids)
+    one_hot_inputs = _chapter("one_hot_inputs", N_CHARS=V)
+    shared = {
+        "Adam": Adam,
+        "CrossEntropyLoss": CrossEntropyLoss,
+        "get_batch": get_batch,
+        "cross_entropy": cross_entropy,
+        "Sequential": Sequential,
+        "Linear": Linear,
+        "ReLU": ReLU,
+        "HIDDEN": 128,
+        "N_CHARS": V,
+        "CONTEXT": 12,
+        "train_ids": train_ids,
+        "X_train": X_train,
+        "y_train": y_train,
+        "X_val": X_val,
+        "y_val": y_val,
+    }
+    losses = _chapter("losses", **shared)
+    make_network = _chapter("make_network", **shared)
+    train = _chapter("train", losses=losses, make_network=make_network, **shared)
+    net, history = train(one_hot_inputs, 12 * V, steps=400, lr=1e-2)
+    assert history.shape == (400 // 50 + 1, 3) and history[0, 0] == 0
+    best = int(np.argmin(history[:, 2]))
+    assert 0 < best < len(history) - 1  # the one-hot network overfits within 400 steps
+    assert history[-1, 2] > history[best, 2] + 0.1  # so restoring the best copy matters
+    train_loss, val_loss = losses(net, one_hot_inputs)
+    np.testing.assert_allclose([train_loss, val_loss], history[best, 1:], rtol=1e-6)

@@ -12,6 +12,7 @@ from conftest import BOOK
 from test_chapters_match_companion import chapter_function
 
 from companion import (
+    Adam,
     CharTokenizer,
     CrossEntropyLoss,
     Embedding,
@@ -20,9 +21,12 @@ from companion import (
     ReLU,
     Sequential,
     check,
+    cross_entropy,
+    get_batch,
     gradcheck,
     letter_number,
     nursery_rhymes,
+    train_val_split,
 )
 from companion.aids.exercises import exercises
 from companion.aids.exercises.chapter06 import DOUT_6_3, TABLE_6_2
@@ -49,13 +53,16 @@ def _companion_embedding(E):
 
 
 def chapter_class(notebook: str, name: str, namespace: dict):
-    """Find ``class name`` in a code cell of ``notebook`` and return the class."""
+    """Find ``class name`` (or ``def name``) in a code cell of ``notebook``; return it.
+
+    It is defined in ``namespace``, which holds the names it needs when it is defined.
+    """
     nb = nbformat.read(BOOK / notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.ClassDef) and node.name == name:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
                 exec(compile(ast.Module([node], []), f"{notebook}:{name}", "exec"), namespace)
                 return namespace[name]
     raise AssertionError(f"{notebook} defines no class {name}")
@@ -110,12 +117,24 @@ def test_a_repeated_character_collects_the_sum_and_an_absent_one_nothing():
     np.testing.assert_array_equal(embedding.grads["W"], grad)
 
 
-def test_letter_numbers_are_the_tokenizer_ids_of_the_rhymes():
-    letter_numbers = chapter_function(CH6, "letter_numbers")
-    letter_numbers.__globals__["letter_number"] = letter_number
-    assert letter_numbers("humpty dumpt") == [8, 21, 13, 16, 20, 25, 0, 4, 21, 13, 16, 20]
+def test_the_tokenizer_ids_of_the_rhymes_are_chapter_5s_letter_numbers():
     text = nursery_rhymes(lowercase_letters_only=True)
-    assert CharTokenizer.from_text(text).encode(text) == letter_numbers(text)
+    ids = CharTokenizer.from_text(text).encode(text)
+    assert ids == [0 if c == " " else letter_number(c) for c in text]
+    assert CharTokenizer.from_text(text).encode("humpty dumpt") == [
+        8,
+        21,
+        13,
+        16,
+        20,
+        25,
+        0,
+        4,
+        21,
+        13,
+        16,
+        20,
+    ]
 
 
 def test_flatten_lays_vectors_end_to_end_and_back():
@@ -152,6 +171,39 @@ def test_the_chapters_embedding_model_passes_a_gradient_check():
     model.backward(loss_fn.backward())
     assert not model.gradients()["layers.0.W"][[4, 5]].any()  # ids 4 and 5 are absent
     gradcheck(loss, table, model.gradients()["layers.0.W"].copy())
+
+
+def test_train_keeps_the_parameters_of_the_lowest_validation_loss():
+    """The chapter's `train` hands back the model at its best validation loss."""
+    text = nursery_rhymes(lowercase_letters_only=True)
+    train_ids, val_ids = train_val_split(np.array(CharTokenizer.from_text(text).encode(text)))
+    windows = np.lib.stride_tricks.sliding_window_view
+    data = {
+        "train_ids": train_ids,
+        "X_train": windows(train_ids[:-1], 12),
+        "Y_train": train_ids[12:],
+        "X_val": windows(val_ids[:-1], 12),
+        "Y_val": val_ids[12:],
+    }
+    names = {"V": 27, "CONTEXT": 12, "Linear": Linear, "ReLU": ReLU}
+    mlp = chapter_function(CH6, "mlp")
+    as_one_hot = chapter_function(CH6, "as_one_hot")
+    train = chapter_class(CH6, "train", {"np": np, "STEPS": 1500})
+    for function in (mlp, as_one_hot, train):
+        function.__globals__.update(names, **data)
+    train.__globals__.update(
+        Adam=Adam,
+        CrossEntropyLoss=CrossEntropyLoss,
+        get_batch=get_batch,
+        cross_entropy=cross_entropy,
+    )
+    model = Sequential(*mlp(12 * 27))
+    history = train(model, as_one_hot, steps=1200)
+    assert history.shape == (12, 3) and history[:, 0].tolist() == list(range(100, 1201, 100))
+    best = int(np.argmin(history[:, 2]))
+    assert best < len(history) - 1  # the one-hot model overfits before step 1200
+    val_loss = cross_entropy(model(as_one_hot(data["X_val"])), data["Y_val"])
+    np.testing.assert_allclose(val_loss, history[best, 2], rtol=1e-6)
 
 
 # -- (b) the exercise checkers ----------------------------------------------------------

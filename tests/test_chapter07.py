@@ -101,7 +101,8 @@ def test_encode_by_hand_equals_encode_on_new_text(by_hand):
 
 def test_bpe_by_hand_prints_one_row_per_merge(by_hand, capsys):
     merges, _ = by_hand["bpe"](["aaabdaaabac"], 5, verbose=True)
-    rows = capsys.readouterr().out.splitlines()
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["new", "id", "pair", "merged", "count", "token", "tokens", "left"]
     assert len(rows) == len(merges) == 5
     assert rows[0].split()[:3] == ["256", "(97,", "97)"] and "'aa'" in rows[0]
     assert rows[2].split()[-2:] == ["'aaab'", "5"]  # the token and the tokens left
@@ -136,6 +137,10 @@ WRONG_WITH_HINT = [
     ("7.3", [258, 260, 115, 32, 115, 256], "len(ids)"),
     ("7.3", [1, 2], "one whole number"),
     ("7.3", 7, "apply each merge"),
+    ("7.3", 8, "260 joins 259"),
+    ("7.3", 4, "chapter's cats tokenizer"),
+    ("7.3", 5, "no merge joins ' ' and 's'"),
+    ("7.3", 9, "Start from the bytes"),
     ("7.4", b"aaabdaacaaa", ".decode('utf-8')"),
     ("7.4", ["aaab", "d", "aa", "c", "aaa"], "''.join"),
     ("7.4", ["aaab", "d"], "tokens joined together"),
@@ -183,6 +188,25 @@ def test_right_answers_match_the_companion():
     tok.train("aaabdaaabac", 259)
     assert tok.merges == DECODE_MERGES
     assert RIGHT["7.4"] == tok.decode(DECODE_IDS)
+
+
+def test_the_hints_of_exercise_7_3_tell_the_truth():
+    """4 is what the chapter's cats tokenizer makes; 5 and 7 are one merge off."""
+    cats = BPETokenizer()
+    cats.train(
+        "the cat sat on the mat. the cats sat on the mats. my cat and your cats ate the rats.",
+        256 + 12,
+    )
+    assert len(cats.encode(COUNT_TEXT)) == 4
+    ids = list(COUNT_TEXT.encode("utf-8"))
+    for pair, new_id in COUNT_MERGES.items():
+        ids = merge(ids, pair, new_id)
+    assert merge(ids, (32, 115), 999) != ids and len(merge(ids, (32, 115), 999)) == 5  # ' '+'s'
+    without_258 = {pair: i for pair, i in COUNT_MERGES.items() if i != 258}
+    kept = list(COUNT_TEXT.encode("utf-8"))
+    for pair, new_id in without_258.items():
+        kept = merge(kept, pair, new_id)
+    assert len(kept) == 7  # 'th' + 'e' left apart
 
 
 def test_other_spellings_of_right_answers_pass():

@@ -25,9 +25,8 @@ from companion import (
     Transformer,
     TransformerConfig,
     load_checkpoint,
-    save_checkpoint,
 )
-from companion.train.checkpoint import META, restore_optimizers
+from companion.train.checkpoint import META, restore_optimizers, save_checkpoint
 
 TEXT = "to be or not to be, that is the question"
 TOKENIZER = CharTokenizer.from_text(TEXT)

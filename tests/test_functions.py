@@ -17,7 +17,6 @@ from companion import (
     MSELoss,
     cross_entropy,
     gelu,
-    gelu_grad,
     gradcheck,
     log_softmax,
     logistic,
@@ -27,6 +26,7 @@ from companion import (
     relu,
     softmax,
 )
+from companion.layers.activations import gelu_grad
 
 
 def normal(*shape: int, seed: int = 1, scale: float = 1.0) -> np.ndarray:

@@ -38,7 +38,7 @@ class MSELoss(Module):
 
     Notes
     -----
-    Taught in chapter 3, Loss and gradient descent.
+    Taught in chapter 4, Gradients from formulas (the loss of chapter 3 as a layer).
     """
 
     def __call__(self, prediction: object, targets: object) -> float:
@@ -93,7 +93,7 @@ class CrossEntropyLoss(Module):
     :func:`companion.layers.softmax.log_softmax`, never as ``log(softmax(...))``: a
     probability that rounds to 0 would make that ``-inf``.
 
-    Taught in chapter 3, Loss and gradient descent.
+    Taught in chapter 4, Gradients from formulas (the loss of chapter 3 as a layer).
     """
 
     def __init__(self, ignore_index: int | None = None) -> None:

@@ -374,7 +374,13 @@ class BPETokenizer:
         return tokenizer
 
     def __repr__(self) -> str:
+        pattern = self._split.pattern
+        names = {GPT4_SPLIT_PATTERN: "GPT4_SPLIT_PATTERN", GPT2_SPLIT_PATTERN: "GPT2_SPLIT_PATTERN"}
+        if pattern is None or pattern in names:
+            shown = names.get(pattern, "None") if pattern is not None else "None"
+        else:  # a pattern of one's own, cut short if it is long
+            shown = repr(pattern if len(pattern) <= 30 else pattern[:27] + "...")
         return (
-            f"BPETokenizer(merges={len(self._merges)}, special_tokens={len(self._special)}, "
-            f"pattern={'None' if self._split.pattern is None else 'set'})"
+            f"BPETokenizer(vocab_size={self.vocab_size}, merges={len(self._merges)}, "
+            f"special_tokens={len(self._special)}, pattern={shown})"
         )

@@ -93,11 +93,8 @@ def check(label: object, answer: object) -> Result:
         Shown as a sentence when it is the last line of a cell (or printed); it is true
         when the answer is right, so ``if check("1.1", x):`` works too.
 
-    Raises
-    ------
-    KeyError
-        Only when ``label`` names no exercise, whatever its type (the message lists the
-        labels).
+    A ``label`` that names no exercise gets a "Not yet." result that says which labels
+    exist; nothing is raised.
 
     Notes
     -----
@@ -109,14 +106,32 @@ def check(label: object, answer: object) -> Result:
     exercises use it.
     """
     if not isinstance(label, str) or label not in _REGISTRY:
-        raise KeyError(
-            f"label must name an exercise as a str, one of {sorted(_REGISTRY)}; got {label!r}"
-        )
+        name = label if isinstance(label, str) else repr(label)
+        return Result(name, Verdict(False, unknown_label(label)))
     try:
         verdict = unreadable(answer) or complex_verdict(answer) or _REGISTRY[label].judge(answer)
     except Exception as error:  # a checker must never crash on a reader's answer
         verdict = Verdict(False, f"Could not read this answer ({type(error).__name__}: {error}).")
     return Result(label, verdict)
+
+
+def unknown_label(label: object) -> str:
+    """What :func:`check` says when ``label`` names no exercise: the labels that exist."""
+    if not isinstance(label, str):
+        return (
+            f'The label must be written as text in quotes, such as check("1.1", answer); '
+            f"got {label!r}, a {type(label).__name__}."
+        )
+    chapter = label.split(".")[0]
+    same = [known for known in _REGISTRY if known.split(".")[0] == chapter]
+    if same:
+        ordered = sorted(same, key=lambda known: [int(p) for p in known.split(".") if p.isdigit()])
+        return f"There is no exercise {label!r}; chapter {chapter}'s are {', '.join(ordered)}."
+    chapters = sorted({known.split(".")[0] for known in _REGISTRY}, key=lambda c: int(c))
+    return (
+        f"There is no exercise {label!r}; the labels are a chapter's number, a dot and the "
+        f'exercise\'s number, such as "1.1" (chapters {chapters[0]} to {chapters[-1]}).'
+    )
 
 
 def unreadable(answer: object) -> Verdict | None:

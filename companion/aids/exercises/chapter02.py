@@ -21,7 +21,7 @@ def _relu_hidden(answer: object) -> Verdict:
     before = forward(SUNFLOWER).hidden
     after = relu(before)
     if close(got, after, 0.01):
-        return Verdict(True, "Two of the three neurons are switched off for the sunflower.")
+        return Verdict(True, "ReLU switches off two of the sunflower's three neurons.")
     if close(got, before, 0.01):
         return Verdict(False, "These are the values before ReLU: set the negative ones to 0.")
     if np.any(got < 0):
@@ -63,7 +63,7 @@ def _softmax(answer: object) -> Verdict:
     if isinstance(got, Verdict):
         return got
     if close(got, softmax(SCORES), 1e-3):
-        return Verdict(True, "Positive, in the same order as the scores, and they add up to 1.")
+        return Verdict(True, "Positive, in the scores' order, and they add up to 1.")
     if close(got, SCORES / SCORES.sum(), 1e-3):
         return Verdict(
             False, "That divides by the sum: a negative score stays negative. Exponentiate first."

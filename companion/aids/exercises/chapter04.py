@@ -19,8 +19,9 @@ CHAIN_DLOSS_DOUT = np.array([1.5, 0.2])
 FACTOR = 0.9
 N_LAYERS = 30
 
-#: Exercise 4.4: leaky ReLU multiplies negative numbers by this slope instead of 0.
-LEAKY_SLOPE = 0.5
+#: Exercise 4.4: a last layer's hidden neurons (after ReLU) and d loss / d output.
+OUTER_H = np.array([2.0, 0.0, 3.0])
+OUTER_DY = np.array([0.5, 1.5])
 
 
 @register("4.1", "d (flower output) / d W2[1, 2] for the leaf, in chapter 1's network.")
@@ -33,8 +34,7 @@ def _single_weight(answer: object) -> Verdict:
     if close(got, hidden_3, 0.01):
         return Verdict(
             True,
-            f"It is hidden neuron 3, {hidden_3:.2f}: negative, so lowering the weight raises "
-            "the flower output.",
+            f"Hidden neuron 3 = {hidden_3:.2f} < 0: lower the weight to raise the flower output.",
         )
     if close(got, -hidden_3, 0.01):
         return Verdict(False, "Right size, wrong sign: the neuron's value is negative.")
@@ -104,37 +104,38 @@ def _vanishing(answer: object) -> Verdict:
     return Verdict(False, "Multiply 1 by 0.9 once per layer.")
 
 
-@register("4.4", "The weight scale (x 1/sqrt(n)) that keeps a leaky-ReLU stack's gradient steady.")
-def _leaky_scale(answer: object) -> Verdict:
-    got = as_numbers(answer, ())
-    if isinstance(got, Verdict):
-        return got
-    a = LEAKY_SLOPE
-    right = float(np.sqrt(2 / (1 + a**2)))
-    if close(got, right, 0.02):
-        return Verdict(
-            True,
-            f"sqrt(2 / (1 + {a:g}^2)) = {right:.3f}: half the numbers keep their square, "
-            f"half keep {a**2:g} of it, so the weights must give back a factor {right:.3f}.",
-        )
-    if close(got, np.sqrt(2), 0.02):
+@register("4.4", "dW2 = np.outer(dy, h) for h = (2, 0, 3) and dy = (0.5, 1.5): 2 rows, 3 columns.")
+def _outer(answer: object) -> Verdict:
+    right = np.outer(OUTER_DY, OUTER_H)  # [2, 3]: row k, column j is dy[k] * h[j]
+    turned = as_numbers(answer, (3, 2))
+    if not isinstance(turned, Verdict) and close(turned, right.T, 1e-3):
         return Verdict(
             False,
-            "sqrt(2) is for ReLU, which sets negative inputs' gradient to 0; leaky "
-            f"ReLU keeps {a:g} of it.",
+            "Turned on its side: W2 has one row per output (2) and one column per hidden "
+            "neuron (3), so dW2 = np.outer(dy, h), dy first.",
         )
-    if close(got, 1.0, 0.02):
-        return Verdict(False, "1 is right without an activation; this one shrinks the gradient.")
-    if close(got, np.sqrt(2 / (1 + a)), 0.02):
+    got = as_numbers(answer, (2, 3))
+    if isinstance(got, Verdict):
+        return got
+    if close(got, right, 1e-3):
         return Verdict(
-            False, f"A number multiplied by {a:g} keeps {a**2:g} of its *square*, not {a:g}."
+            True,
+            "Column 1 is 0: hidden neuron 2 is 0, so the weights leaving it stay put.",
         )
-    if close(got, 2 / (1 + a**2), 0.02):
-        return Verdict(False, "That factor is for the squared size; take its square root.")
-    if close(got, 1 / right, 0.02):
-        return Verdict(False, "Upside down: the weights must make up for the shrinking.")
+    if close(got, -right, 1e-3):
+        return Verdict(
+            False,
+            "Right size, wrong sign: dW2[k, j] = dy[k] x h[j]; the minus belongs to the "
+            "gradient-descent step, not to the gradient.",
+        )
+    if close(got, right[::-1], 1e-3):
+        return Verdict(False, "The rows are swapped: row 0 belongs to output 1, whose rate is 0.5.")
+    if close(np.delete(got, 1, axis=1), np.delete(right, 1, axis=1), 1e-3):
+        return Verdict(
+            False,
+            "Look at column 1: hidden neuron 2 is 0, so every weight leaving it multiplies 0 "
+            "and its gradient is 0.",
+        )
     return Verdict(
-        False,
-        "Average the squared slope over positive and negative inputs, then choose the "
-        "scale that makes scale^2 times that average equal to 1.",
+        False, "Row k, column j is dy[k] x h[j]: row 0, column 2, for example, is 0.5 x 3 = 1.5."
     )

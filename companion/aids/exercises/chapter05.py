@@ -16,7 +16,7 @@ CONTEXT_LENGTH = 12
 WORDS = "sat on a wall"
 #: Exercise 5.2: the text whose sliding windows are asked for.
 WINDOW_TEXT = "jack and jill went up"
-#: Exercise 5.3: a network's 27 output numbers after "jack and jil", in ALPHABET order.
+#: Exercise 5.3: a network's 27 logits (output numbers) after "jack and jil", in ALPHABET order.
 NEXT_LOGITS = np.array(
     [
         -1.8,
@@ -114,7 +114,7 @@ def _greedy(answer: object) -> Verdict:
         if answer == ALPHABET[best]:
             return Verdict(
                 False,
-                "Right character; now give its probability too: answer (character, probability).",
+                "Right character; give its probability too, as (character, probability).",
             )
         return Verdict(False, "Answer with a pair (character, probability).")
     if not isinstance(answer, tuple | list) or len(answer) != 2:
@@ -137,8 +137,8 @@ def _greedy(answer: object) -> Verdict:
     if close(prob, probs[best], 5e-4):
         return Verdict(
             True,
-            f"{ch!r}, with probability {probs[best]:.3f}: greedy takes it even "
-            "though the other characters together are more likely.",
+            f"{ch!r}, probability {probs[best]:.3f}: greedy takes it, "
+            "though the rest add up to more.",
         )
     if close(prob, NEXT_LOGITS[best], 5e-4):
         return Verdict(False, "That is its score (logit); softmax turns it into a probability.")
@@ -153,9 +153,7 @@ def _temperature(answer: object) -> Verdict:
     expected = np.stack([softmax_with_temperature(SMALL_LOGITS, t) for t in TEMPERATURES])
     if close(got, expected, 1e-3):
         return Verdict(
-            True,
-            "A low temperature sharpens the probabilities, a high one "
-            "flattens them; the order never changes.",
+            True, "Low T sharpens the probabilities, high T flattens them; the order stays."
         )
     if close(got, expected[::-1], 1e-3):
         return Verdict(

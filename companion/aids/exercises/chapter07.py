@@ -124,6 +124,24 @@ def _count_tokens(answer: object) -> Verdict:
         return Verdict(False, "That is the number of bytes, before any merge: apply the merges.")
     if n == len(COUNT_TEXT.split()):
         return Verdict(False, "That counts words; BPE tokens are not words. Apply the merges.")
+    if n == len(ids) - 2:  # what the chapter's cats tokenizer makes: 'the', ' cat', 's', ' sat'
+        return Verdict(
+            False,
+            "That is what the chapter's cats tokenizer makes, with its 12 merges (' s' and "
+            "' sat' among them); use only the five merges given here.",
+        )
+    if n == len(ids) - 1:  # ' ' + 's' merged, or ' cat' + 's'
+        return Verdict(
+            False,
+            "One token short. Only listed pairs merge: no merge joins ' ' and 's' (the one "
+            "space merge, (32, 99), joins ' ' and 'c'), and none joins ' cat' and 's'.",
+        )
+    if n in (len(ids) + 1, len(ids) + 2):  # 'th' + 'e' or ' c' + 'at' left apart
+        return Verdict(
+            False,
+            "Too many tokens: apply each merge to the list the earlier merges left, since "
+            "258 joins 257 ('th') and 'e', and 260 joins 259 (' c') and 256 ('at').",
+        )
     return Verdict(False, "Start from the bytes and apply each merge to the whole list, in order.")
 
 

@@ -65,19 +65,19 @@ def _shifted(answer: object) -> Verdict:
             f"got one {type(answer).__name__}.",
         )
     if not isinstance(answer, list | tuple) or len(answer) != 2:
-        return Verdict(False, f"Expected a pair (tgt_in, tgt_out) of two texts; got {answer!r}.")
+        return Verdict(
+            False, f"Expected a pair (tgt_in, tgt_out) of two texts; got {answer!r:.60}."
+        )
     got_in, got_out = _text(answer[0]), _text(answer[1])
     if got_in is None or got_out is None:
         return Verdict(
             False,
-            f"Each of the two must be a text (or the target ids of one); got {answer!r}.",
+            f"Each of the two must be a text (or the target ids of one); got {answer!r:.60}.",
         )
     got = (got_in, got_out)
     if got == right:
         return Verdict(
-            True,
-            f"tgt_in = {right[0]!r} (BOS, then the words) and tgt_out = {right[1]!r}: the same "
-            "characters shifted one to the left, ending with EOS.",
+            True, f"tgt_in = {right[0]!r}; tgt_out = {right[1]!r} is it shifted left, EOS last."
         )
     if got == right[::-1]:
         return Verdict(False, "Swapped: tgt_in is what the decoder reads, so it starts with BOS.")
@@ -107,7 +107,7 @@ def _shape(answer: object) -> tuple[int, ...] | Verdict:
     if isinstance(answer, np.ndarray) and answer.ndim > 1:
         return Verdict(False, "That is an array; answer with its shape (.shape), four numbers.")
     if isinstance(answer, str | bytes) or not isinstance(answer, Sized) or len(answer) == 0:
-        return Verdict(False, f"Expected a shape, such as (1, 2, 3, 4); got {answer!r}.")
+        return Verdict(False, f"Expected a shape, such as (1, 2, 3, 4); got {answer!r:.60}.")
     got = as_numbers(answer, (len(answer),))
     if isinstance(got, Verdict):
         return got
@@ -125,8 +125,7 @@ def _weights_shape(answer: object) -> Verdict:
     if got == (B, nh, T, S):
         return Verdict(
             True,
-            f"[B, n_head, T, S] = [{B}, {nh}, {T}, {S}]: for every head, one row per target "
-            "position, one weight per source position.",
+            f"[B, n_head, T, S] = [{B}, {nh}, {T}, {S}]: per head, a row per target position.",
         )
     if got == (B, nh, S, T):
         return Verdict(
@@ -154,7 +153,7 @@ def _names(answer: object) -> set[str] | Verdict:
     if isinstance(answer, str):
         answer = [answer]
     if not isinstance(answer, Iterable) or isinstance(answer, bytes | dict):
-        return Verdict(False, f"Expected a list of names from ATTENTIONS_16_3; got {answer!r}.")
+        return Verdict(False, f"Expected a list of names from ATTENTIONS_16_3; got {answer!r:.60}.")
     items = list(answer)
     if not all(isinstance(a, str) for a in items):
         return Verdict(
@@ -180,9 +179,8 @@ def _masked(answer: object) -> Verdict:
     if got == {decoder}:
         return Verdict(
             True,
-            "Only the decoder's self-attention: a target position must not see the characters "
-            "it learns to predict. The source is known in full, so the encoder and the "
-            "cross-attention see all of it.",
+            "Only the decoder's self-attention, which reads the text it writes; the source is "
+            "known in full.",
         )
     if encoder in got:
         return Verdict(
@@ -260,21 +258,21 @@ def _next_character(answer: object) -> Verdict:
     last = LOGITS_16_5[-1]
     right = ALPHABET_16_5[int(last.argmax())]
     if isinstance(answer, bool) or answer is None:
-        return Verdict(False, f"Expected one character of ALPHABET_16_5; got {answer!r}.")
+        return Verdict(False, f"Expected one character of ALPHABET_16_5; got {answer!r:.60}.")
     if isinstance(answer, int | np.integer):
         if int(answer) == int(last.argmax()):
             return Verdict(False, "That is the column of the largest score; which character is it?")
         return Verdict(False, "Answer with the character itself, one of ALPHABET_16_5.")
     if not isinstance(answer, str):
-        return Verdict(False, f"Expected one character (a str); got {answer!r}.")
+        return Verdict(False, f"Expected one character (a str); got {answer!r:.60}.")
     if answer == right:
         return Verdict(
             True,
-            f'The last row\'s largest score is {last.max():g}, for {right!r}: "twenty". '
-            "Softmax would not change the choice: it keeps the order.",
+            f"The last row's largest score, {last.max():g}, is {right!r}: twenty. Softmax "
+            "keeps the order.",
         )
     if answer not in ALPHABET_16_5:
-        return Verdict(False, f"Expected one of {list(ALPHABET_16_5)}; got {answer!r}.")
+        return Verdict(False, f"Expected one of {list(ALPHABET_16_5)}; got {answer!r:.60}.")
     if answer == ALPHABET_16_5[int(LOGITS_16_5[0].argmax())]:
         return Verdict(
             False,
