@@ -11,6 +11,7 @@ machine ``OPENBLAS_NUM_THREADS=1`` gives steadier numbers.
 
 from __future__ import annotations
 
+import argparse
 import timeit
 
 import numpy as np
@@ -37,6 +38,10 @@ def best_time(run, number: int = 20, repeat: int = 7) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help="write benchmarks/results/")
+    args = parser.parse_args()
+    rows = []
     rng = np.random.default_rng(0)
     print(f"{N_IDS} ids; times in ms (best of 7 x 20); ratio = np.add.at time / this time")
     header = f"{'vocab':>5} {'n_embd':>6} {'dtype':>7} {'np.add.at':>9} {'backward':>8}"
@@ -55,11 +60,25 @@ def main() -> None:
                 t_add_at = best_time(lambda: add_at(ids, dout, vocab_size))  # noqa: B023
                 t_layer = best_time(lambda: layer.backward(dout))  # noqa: B023
                 t_one_hot = best_time(lambda: one_hot_matmul(ids, dout, vocab_size))  # noqa: B023
+                rows.append(
+                    {
+                        "vocab_size": vocab_size,
+                        "n_embd": n_embd,
+                        "dtype": np.dtype(dtype).name,
+                        "add_at_ms": t_add_at * 1e3,
+                        "backward_ms": t_layer * 1e3,
+                        "one_hot_ms": t_one_hot * 1e3,
+                    }
+                )
                 print(
                     f"{vocab_size:>5} {n_embd:>6} {np.dtype(dtype).name:>7} "
                     f"{t_add_at * 1e3:>9.2f} {t_layer * 1e3:>8.2f} {t_add_at / t_layer:>5.1f} "
                     f"{t_one_hot * 1e3:>7.2f} {t_add_at / t_one_hot:>5.1f}"
                 )
+    if args.record:
+        from record import record
+
+        record("embedding_backward", {"n_ids": N_IDS, "rows": rows})
 
 
 if __name__ == "__main__":
