@@ -27,7 +27,8 @@ npm registry; this script
      and their licences), loaded only when a reader makes a page live;
    - ``live/``: ``scripts/live-pages.js`` and ``scripts/live-pages.css``, the "Make this
      page live" button and what it does (``_ext/live_pages.py`` adds them to the pages
-     with widgets).
+     with widgets);
+   - ``book/book.css``: ``scripts/book.css``, the reading width (``html_css_files``).
 
 ``_config.yml`` adds ``_vendor/site`` to the site's root (``html_extra_path``) and points
 ``mathjax_path``, ``mermaid_use_local`` and ``nb_ipywidgets_js`` at these files. Run it
@@ -88,6 +89,8 @@ COPIES: list[tuple[str, str, str, str]] = [
 EMBED_SETUP = ROOT / "scripts" / "embed-setup.js"
 # Not from npm: the pages' "Make this page live" button and what it does.
 LIVE_FILES = (ROOT / "scripts" / "live-pages.js", ROOT / "scripts" / "live-pages.css")
+# Not from npm: the book's reading width (code blocks that fit their lines).
+BOOK_CSS = ROOT / "scripts" / "book.css"
 
 
 def lock_hash() -> str:
@@ -206,6 +209,9 @@ def copy_files() -> dict[str, int]:
     for source in LIVE_FILES:
         shutil.copyfile(source, DEST / "live" / source.name)
         sizes["live"] = sizes.get("live", 0) + source.stat().st_size
+    (DEST / "book").mkdir()
+    shutil.copyfile(BOOK_CSS, DEST / "book" / BOOK_CSS.name)
+    sizes["book"] = BOOK_CSS.stat().st_size
     return sizes
 
 

@@ -399,6 +399,25 @@ def _check_saved_widgets_look_saved(
         assert "Saved picture" in page.locator(".llm-live-status").first.text_content()
 
 
+def _check_code_fits(page) -> None:
+    """No code or output block is wider than its box at 1280 px (scripts/book.css), folded
+    ones (solutions, hidden code) unfolded first: a reader would have to scroll sideways to
+    see the end of a line."""
+    cut = page.evaluate(
+        """() => {
+            document.querySelectorAll('details').forEach(d => { d.open = true; });
+            document.querySelectorAll('.toggle-hidden')
+                .forEach(e => e.classList.remove('toggle-hidden'));
+            return [...document.querySelectorAll('article pre')]
+                .filter(pre => pre.getClientRects().length && !pre.classList.contains('mermaid'))
+                .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+                .map(pre => pre.textContent.split('\\n')
+                    .reduce((a, line) => line.length > a.length ? line : a, ''));
+        }"""
+    )
+    assert not cut, "lines cut off at 1280 px (longest of each block):\n" + "\n".join(cut)
+
+
 def test_every_built_page_is_tested(html_dir: Path) -> None:
     assert built_pages(html_dir) == sorted(expected_pages())
 
@@ -412,7 +431,8 @@ def test_page_renders_offline(browser, base_url: str, html_dir: Path, page_path:
     soup = BeautifulSoup(source.read_text(encoding="utf-8"), "html.parser")
     redirect = soup.find("meta", attrs={"http-equiv": "Refresh"})
 
-    context = browser.new_context()  # a fresh cache: every file of the page is fetched
+    # A fresh cache, so every file of the page is fetched; a laptop's 1280 px window.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
         visit = PageVisit(page)
@@ -430,6 +450,7 @@ def test_page_renders_offline(browser, base_url: str, html_dir: Path, page_path:
             _check_mermaid(page, soup, is_landing)
             _check_widgets(page, soup)
             page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+            _check_code_fits(page)
         except PlaywrightError as error:  # a timeout or a script error: say what happened
             pytest.fail(f"{error}\n{visit.summary()}")
 

@@ -222,3 +222,13 @@ def test_a_label_that_is_not_a_str_is_not_yet_and_says_to_quote_it(label):
     assert not result
     assert 'written as text in quotes, such as check("1.1", answer)' in str(result)
     assert f"got {label!r}, a {type(label).__name__}." in str(result)
+
+
+def test_a_notebook_shows_the_sentence_in_lines_that_fit_the_page():
+    from IPython.lib.pretty import pretty
+
+    result = check("99.1", 1.0)  # a long sentence: the labels' explanation
+    assert len(str(result)) > 79 and "\n" not in str(result)
+    shown = pretty(result)
+    assert max(map(len, shown.splitlines())) <= 79 and len(shown.splitlines()) > 1
+    assert " ".join(shown.split()) == " ".join(str(result).split())  # the same words

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,14 @@ class Result:
         return f"Exercise {self.label}: {mark} {self.verdict.message}".rstrip()
 
     __repr__ = __str__
+
+    def wrapped(self, width: int = 79) -> str:
+        """The sentence in lines of at most ``width`` characters, as a notebook shows it."""
+        return textwrap.fill(str(self), width, break_long_words=False, break_on_hyphens=False)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Jupyter shows the result of a cell's last line in lines that fit the page.
+        printer.text(self.wrapped())
 
 
 @dataclass(frozen=True)
