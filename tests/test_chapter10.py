@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import re
 
 import nbformat
 import numpy as np
@@ -240,6 +241,33 @@ def test_the_measurements_at_initialisation():
     stream = np.linalg.norm(residual(1.0)(x)) / np.linalg.norm(x)
     stream_small = np.linalg.norm(residual(1 / np.sqrt(30))(x)) / np.linalg.norm(x)
     assert stream > 1e4 and 1 < stream_small < 10
+
+
+#: A maths idea the chapter uses, how its first use reads in the prose, and the section of the
+#: page "Maths you need" that explains it.
+FIRST_USES = [
+    ("{term}`derivative`", "maths-derivative"),
+    ("\\partial", "maths-partial"),
+    ("list comprehension", "python-comprehensions"),
+    ("`@`", "maths-matmul"),
+    ("`.T`", "maths-transpose"),
+    ("shape comments", "python-numpy"),
+    ("class `Residual", "python-classes"),
+    ("`lambda`", "python-lambda"),
+    ("Euclidean norm", "maths-norm"),
+    ("standard deviation", "maths-normal"),
+    ("logarithmic", "maths-log"),
+]
+
+
+@pytest.mark.parametrize(("first_use", "label"), FIRST_USES)
+def test_the_maths_page_is_linked_at_the_first_use_or_before(first_use, label):
+    nb = nbformat.read(BOOK / CH10, as_version=4)
+    prose = [" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown"]
+    used = next(i for i, text in enumerate(prose) if first_use in text)
+    link = re.compile(r"\{ref\}`(?:[^`<]*<)?" + re.escape(label) + r">?`")
+    linked = [i for i, text in enumerate(prose) if link.search(text)]
+    assert linked and linked[0] <= used, f"link {label} where {first_use!r} first appears"
 
 
 def test_the_exercise_data_are_the_numbers_the_exercises_state():
