@@ -44,6 +44,8 @@
   const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
   const CONNECT_TIMEOUT_MS = 20000; // a server on this computer answers at once or never
   const KERNEL_TIMEOUT_MS = 120000;
+  // How often a live page asks its kernel who it is, to notice a restart that sent nothing.
+  const SESSION_CHECK_MS = 2000;
 
   // ---- Which Jupyter server: this computer's (serve_live.py) or mybinder.org ----------
 
@@ -489,12 +491,50 @@
 
   // A restart is seen three ways: the server says so (an automatic restart after a crash),
   // the kernel says "starting", or, when both were missed (a restart asked for through the
-  // server's REST API is not announced, and the kernel's first message can be lost), a
-  // message arrives from a kernel process with another session id than before.
+  // server's REST API is not announced, and the kernel's first messages can be lost before
+  // the page's connection listens again), a message arrives from a kernel process with
+  // another session id than before. So that such a message always comes, a live page asks
+  // its kernel for its details every SESSION_CHECK_MS; the answer carries the session id.
   function watch(kernel) {
     const mine = generation;
     let restarting = false;
     let kernelSession = null;
+    let asking = false;
+
+    function noteSession(session) {
+      if (!session) {
+        return;
+      }
+      const changed = kernelSession !== null && session !== kernelSession;
+      kernelSession = session;
+      if (changed) {
+        restarted();
+      }
+    }
+
+    const check = setInterval(function () {
+      if (mine !== generation) {
+        clearInterval(check);
+        return;
+      }
+      if (asking || restarting || !live || !live.running) {
+        return;
+      }
+      if (kernel.isDisposed || kernel.connectionStatus !== "connected") {
+        return;
+      }
+      asking = true;
+      withTimeout(kernel.requestKernelInfo(), CONNECT_TIMEOUT_MS, "no answer")
+        .then(function (reply) {
+          if (mine === generation) {
+            noteSession(reply && reply.header && reply.header.session);
+          }
+        })
+        .catch(function () {})
+        .finally(function () {
+          asking = false;
+        });
+    }, SESSION_CHECK_MS);
 
     function restarted() {
       if (mine !== generation || restarting) {
@@ -520,15 +560,7 @@
     }
 
     kernel.iopubMessage.connect(function (_, message) {
-      const session = message && message.header && message.header.session;
-      if (!session) {
-        return;
-      }
-      const changed = kernelSession !== null && session !== kernelSession;
-      kernelSession = session;
-      if (changed) {
-        restarted();
-      }
+      noteSession(message && message.header && message.header.session);
     });
     kernel.statusChanged.connect(function (_, status) {
       if (mine !== generation) {
