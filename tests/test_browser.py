@@ -464,6 +464,42 @@ def test_page_renders_offline(browser, base_url: str, html_dir: Path, page_path:
         context.close()
 
 
+def test_the_mindmaps_are_legible_on_a_phone(browser, base_url: str) -> None:
+    """At 390 px a mindmap's words stay at 10 px or more (its box scrolls sideways, the page
+    does not), and at 1280 px each mindmap still fits the column."""
+    for width, scrolls in ((390, True), (1280, False)):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(base_url + landing_page(), wait_until="load", timeout=TIMEOUT_MS)
+            page.wait_for_function(
+                "() => document.querySelectorAll("
+                "'.mermaid-container > .mermaid > svg[aria-roledescription=mindmap]').length === 3",
+                timeout=TIMEOUT_MS,
+            )
+            maps = page.evaluate(
+                """() => [...document.querySelectorAll('.mermaid-container > .mermaid > svg')]
+                    .filter(s => s.getAttribute('aria-roledescription') === 'mindmap')
+                    .map(s => {
+                        const box = s.getBoundingClientRect();
+                        const scale = Math.min(box.width / s.viewBox.baseVal.width,
+                                               box.height / s.viewBox.baseVal.height);
+                        const words = s.querySelector('.mindmap-node text, .mindmap-node span');
+                        const boxes = [s.parentElement, s.closest('.mermaid-container')];
+                        return {px: scale * parseFloat(getComputedStyle(words).fontSize),
+                                scrolls: boxes.some(b => b.scrollWidth > b.clientWidth)};
+                    })"""
+            )
+            assert len(maps) == 3, maps
+            for found in maps:
+                assert found["px"] >= 10, (width, maps)
+                assert found["scrolls"] == scrolls, (width, maps)
+            page_width = page.evaluate("document.scrollingElement.scrollWidth")
+            assert page_width <= width, (width, page_width)
+        finally:
+            context.close()
+
+
 # ---- Live pages: the widgets run on a real kernel --------------------------------------
 #
 # ``python scripts/serve_live.py`` (the README's command for reading the book live offline)
