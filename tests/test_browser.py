@@ -63,18 +63,8 @@ import numpy as np
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 20_000
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -123,12 +113,6 @@ def built_pages(html: Path) -> list[str]:
         for p in html.rglob("*.html")
         if p.relative_to(html).parts[0] not in NOT_PAGES
     )
-
-
-def _fail_or_skip(message: str) -> None:
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{message} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(message)
 
 
 def _build(tmp: Path) -> Path:
@@ -189,25 +173,6 @@ def base_url(html_dir: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Debian Chromium for all pages."""
-    if not CHROMIUM.exists():
-        _fail_or_skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _fail_or_skip("playwright is not installed: pip install -r requirements.txt")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 class PageVisit:

@@ -1,5 +1,5 @@
-"""Chapter 8, Self-attention: the chapter's few lines equal the companion's, the exercise
-checkers judge right, wrong and malformed answers, and the numbers the prose states hold."""
+"""Chapter 8, Self-attention: the chapter's few lines equal the companion's, the answers
+for the exercise checkers (judged in test_exercises.py), and the numbers the prose states hold."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # the chapter's figure, drawn without a screen
 
-import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
-from conftest import BOOK
-from test_chapters_match_companion import chapter_function
+from conftest import BOOK, chapter_function, run_chapter
 
 from companion import SelfAttention, attention, causal_mask, check
-from companion.aids.exercises import exercises
 from companion.aids.exercises.chapter08 import (
     HEAD_SIZE_8_4,
     K_8_1,
@@ -48,21 +45,8 @@ def by_hand():
 
 @pytest.fixture(scope="module")
 def chapter():
-    """Run the chapter's code cells (not the set-up, not the widget) and record its glue.
-
-    Returns the cells' namespace and a dict of every glued name and value.
-    """
-    nb = nbformat.read(BOOK / CH8, as_version=4)
-    glued: dict[str, object] = {}
-    namespace: dict[str, object] = {}
-    for cell in nb.cells:
-        tags = set(cell.metadata.get("tags", []))
-        if cell.cell_type != "code" or tags & {"hide-cell", "nbval-ignore-output"}:
-            continue
-        exec(compile(cell.source, CH8, "exec"), namespace)
-        namespace["glue"] = lambda name, value, display=True: glued.__setitem__(name, value)
-    plt.close("all")
-    return namespace, glued
+    """The chapter's code cells, run as Jupyter runs them: their namespace and glued values."""
+    return run_chapter(CH8)
 
 
 # -- (a) the chapter's few lines equal the companion ------------------------------------------
@@ -261,30 +245,9 @@ WRONG_WITH_HINT = [
     ("8.4", 100, "how many weights"),
 ]
 
-BAD_KINDS = [
-    "abc",
-    None,
-    [1, 2, 3, 4, 5],
-    {"a": 1},
-    [[1, 2], [3]],
-    float("nan"),
-    Ellipsis,
-    (),
-    np.zeros((2, 2), dtype=int),
-    [1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
-    b"\xff",
-]
-
-
-def test_every_exercise_of_chapter_8_has_a_right_answer_here():
-    assert set(RIGHT) == {label for label in exercises() if label.startswith("8.")}
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-def test_right_answers_pass(label):
-    result = check(label, RIGHT[label])
-    assert result.right is True and bool(result)
-    assert repr(result).startswith(f"Exercise {label}: Right!")
+# Answers of the wrong kind for this chapter's checkers, besides those every checker meets
+# (tests/test_exercises.py).
+MORE_BAD_KINDS = [np.zeros((2, 2), dtype=int), [1.5, 2.0, 3.0, 4.0, 5.0, 6.0], b"\xff"]
 
 
 def test_right_answers_match_the_companion():
@@ -304,19 +267,3 @@ def test_other_spellings_of_right_answers_pass():
     assert check("8.2", np.array([0.4223, 0.1554, 0.4223, 0.0]))
     assert check("8.3", np.array([4.0, 1.0, 6.0])) and check("8.3", [[4, 1, 6]])
     assert check("8.4", np.int64(144)) and check("8.4", 144.0)
-
-
-@pytest.mark.parametrize(("label", "answer", "hint"), WRONG_WITH_HINT)
-def test_wrong_answers_get_a_specific_hint(label, answer, hint):
-    result = check(label, answer)
-    assert not result
-    assert "Not yet." in str(result) and hint in str(result), str(result)
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-@pytest.mark.parametrize("answer", BAD_KINDS, ids=lambda a: type(a).__name__ + repr(a)[:12])
-def test_wrong_types_and_shapes_never_crash(label, answer):
-    result = check(label, answer)
-    assert result.right is False
-    assert "Could not read this answer" not in str(result)  # a hint, not a caught crash
-    assert len(str(result)) > len(f"Exercise {label}: Not yet. ")

@@ -1,12 +1,10 @@
 """Chapter 13, Multi-head attention: the chapter's loop and batched layer equal the companion's
-``MultiHeadAttention``, the exercise checkers judge right, wrong and malformed answers, and
+``MultiHeadAttention``, the answers for the exercise checkers (judged in test_exercises.py), and
 the numbers the prose states hold (the hand-set heads, the parameter counts, the trained
 model's heads measured by a second, independent implementation)."""
 
 from __future__ import annotations
 
-import ast
-import os
 import shutil
 import subprocess
 
@@ -14,14 +12,12 @@ import matplotlib
 
 matplotlib.use("Agg")  # the chapter's figure, drawn without a screen
 
-import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
-from conftest import BOOK, ROOT
+from conftest import BOOK, ROOT, chapter_function, run_chapter
 
 from companion import MultiHeadAttention, attention, check, merge_heads, split_heads
-from companion.aids.exercises import exercises
 from companion.aids.exercises.chapter13 import (
     HEAD_13_2,
     N_EMBD_13_1,
@@ -42,50 +38,20 @@ CHECKPOINT = "checkpoints/baby_gpt_shakespeare_char.npz"
 RNG = np.random.default_rng(13)
 
 
-def notebook_function(name):
-    """``def name`` from a code cell of the chapter, with NumPy and ``attention`` at hand."""
-    nb = nbformat.read(BOOK / CH13, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.FunctionDef) and node.name == name:
-                namespace: dict = {"np": np, "attention": attention}
-                exec(compile(ast.Module([node], []), f"{CH13}:{name}", "exec"), namespace)
-                return namespace[name]
-    raise AssertionError(f"{CH13} defines no function {name}")
-
-
 @pytest.fixture(scope="module")
 def by_hand():
-    return notebook_function("multi_head_by_hand")
+    return chapter_function(CH13, "multi_head_by_hand", attention=attention)
 
 
 @pytest.fixture(scope="module")
 def batched():
-    return notebook_function("multi_head_batched")
+    return chapter_function(CH13, "multi_head_batched", attention=attention)
 
 
 @pytest.fixture(scope="module")
 def chapter():
-    """Run the chapter's code cells (not the set-up, not the widget) from the book's folder,
-    as Jupyter does, and record its glue. Returns the namespace and the glued values."""
-    nb = nbformat.read(BOOK / CH13, as_version=4)
-    glued: dict[str, object] = {}
-    namespace: dict[str, object] = {}
-    here = os.getcwd()
-    os.chdir(BOOK)  # the notebook reads ../checkpoints/...
-    try:
-        for cell in nb.cells:
-            tags = set(cell.metadata.get("tags", []))
-            if cell.cell_type != "code" or tags & {"hide-cell", "nbval-ignore-output"}:
-                continue
-            exec(compile(cell.source, CH13, "exec"), namespace)
-            namespace["glue"] = lambda name, value, display=True: glued.__setitem__(name, value)
-    finally:
-        os.chdir(here)
-        plt.close("all")
-    return namespace, glued
+    """The chapter's code cells, run as Jupyter runs them: their namespace and glued values."""
+    return run_chapter(CH13)
 
 
 def _random_case(rng):
@@ -381,32 +347,15 @@ WRONG_WITH_HINT = [
     ("13.5", [[0, 0, 0, 0], [0, 0, 0, 0]], "Row t"),
 ]
 
-BAD_KINDS = [
-    "abc",
-    None,
-    [1, 2, 3, 4, 5],
-    {"a": 1},
-    [[1, 2], [3]],
-    float("nan"),
-    Ellipsis,
-    (),
+# Answers of the wrong kind for this chapter's checkers, besides those every checker meets
+# (tests/test_exercises.py).
+MORE_BAD_KINDS = [
     np.zeros((2, 2), dtype=int),
     [1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
     b"\xff",
     slice(None, None),
     True,
 ]
-
-
-def test_every_exercise_of_chapter_13_has_a_right_answer_here():
-    assert set(RIGHT) == {label for label in exercises() if label.startswith("13.")}
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-def test_right_answers_pass(label):
-    result = check(label, RIGHT[label])
-    assert result.right is True and bool(result)
-    assert repr(result).startswith(f"Exercise {label}: Right!")
 
 
 def test_right_answers_match_the_companion():
@@ -431,19 +380,3 @@ def test_other_spellings_of_right_answers_pass():
     assert check("13.3", split_heads(np.zeros(SHAPE_13_3), N_HEAD_13_3).shape)
     assert check("13.4", np.int64(16_640)) and check("13.4", 16_640.0)
     assert check("13.5", np.array(RIGHT["13.5"], dtype=float))
-
-
-@pytest.mark.parametrize(("label", "answer", "hint"), WRONG_WITH_HINT)
-def test_wrong_answers_get_a_specific_hint(label, answer, hint):
-    result = check(label, answer)
-    assert not result
-    assert "Not yet." in str(result) and hint in str(result), str(result)
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-@pytest.mark.parametrize("answer", BAD_KINDS, ids=lambda a: type(a).__name__ + repr(a)[:12])
-def test_wrong_types_and_shapes_never_crash(label, answer):
-    result = check(label, answer)
-    assert result.right is False
-    assert "Could not read this answer" not in str(result)  # a hint, not a caught crash
-    assert len(str(result)) > len(f"Exercise {label}: Not yet. ")

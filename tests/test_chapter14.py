@@ -1,22 +1,19 @@
 """Chapter 14, Positional encoding and embedding: the chapter's few lines equal the
-companion's, the exercise checkers judge right, wrong and malformed answers, and the numbers
+companion's, the answers for the exercise checkers (judged in test_exercises.py), and the numbers
 the prose states hold."""
 
 from __future__ import annotations
 
 import math
-import os
 
 import matplotlib
 
 matplotlib.use("Agg")  # the chapter's figures, drawn without a screen
 
-import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
-from conftest import BOOK, ROOT
-from test_chapters_match_companion import chapter_function
+from conftest import BOOK, ROOT, chapter_function, run_chapter
 
 from companion import (
     GPT,
@@ -28,7 +25,6 @@ from companion import (
     load_checkpoint,
     sinusoidal_encoding,
 )
-from companion.aids.exercises import exercises
 from companion.aids.exercises.chapter14 import (
     BLOCK_SIZE_14_2,
     D_14_4,
@@ -54,27 +50,8 @@ def by_hand():
 
 @pytest.fixture(scope="module")
 def chapter():
-    """Run the chapter's code cells (not the set-up, not the widget) and record its glue.
-
-    The cells run in book/, as Jupyter runs them (the checkpoint's path is relative).
-    Returns the cells' namespace and a dict of every glued name and value.
-    """
-    nb = nbformat.read(BOOK / CH14, as_version=4)
-    glued: dict[str, object] = {}
-    namespace: dict[str, object] = {}
-    here = os.getcwd()
-    os.chdir(BOOK)
-    try:
-        for cell in nb.cells:
-            tags = set(cell.metadata.get("tags", []))
-            if cell.cell_type != "code" or tags & {"hide-cell", "nbval-ignore-output"}:
-                continue
-            exec(compile(cell.source, CH14, "exec"), namespace)
-            namespace["glue"] = lambda name, value, display=True: glued.__setitem__(name, value)
-    finally:
-        os.chdir(here)
-    plt.close("all")
-    return namespace, glued
+    """The chapter's code cells, run as Jupyter runs them: their namespace and glued values."""
+    return run_chapter(CH14)
 
 
 def _plain_cosine(a, b):
@@ -367,30 +344,9 @@ WRONG_WITH_HINT = [
     ("14.5", 1000, "turns by 1/10000^(2i/d)"),
 ]
 
-BAD_KINDS = [
-    "abc",
-    None,
-    [1, 2, 3, 4, 5],
-    {"a": 1},
-    [[1, 2], [3]],
-    float("nan"),
-    Ellipsis,
-    (),
-    np.zeros((2, 2), dtype=int),
-    [1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
-    b"\xff",
-]
-
-
-def test_every_exercise_of_chapter_14_has_a_right_answer_here():
-    assert set(RIGHT) == {label for label in exercises() if label.startswith("14.")}
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-def test_right_answers_pass(label):
-    result = check(label, RIGHT[label])
-    assert result.right is True and bool(result)
-    assert repr(result).startswith(f"Exercise {label}: Right!")
+# Answers of the wrong kind for this chapter's checkers, besides those every checker meets
+# (tests/test_exercises.py).
+MORE_BAD_KINDS = [np.zeros((2, 2), dtype=int), [1.5, 2.0, 3.0, 4.0, 5.0, 6.0], b"\xff"]
 
 
 def test_right_answers_match_the_companion():
@@ -424,19 +380,3 @@ def test_other_spellings_of_right_answers_pass():
     assert check("14.3", np.array(RIGHT["14.3"]).reshape(1, 3, 2))
     assert check("14.4", [np.sin(1), np.cos(1)]) and check("14.4", (0.841, 0.540))
     assert check("14.5", 200 * np.pi) and check("14.5", [628.3]) and check("14.5", 628)
-
-
-@pytest.mark.parametrize(("label", "answer", "hint"), WRONG_WITH_HINT)
-def test_wrong_answers_get_a_specific_hint(label, answer, hint):
-    result = check(label, answer)
-    assert not result
-    assert "Not yet." in str(result) and hint in str(result), str(result)
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-@pytest.mark.parametrize("answer", BAD_KINDS, ids=lambda a: type(a).__name__ + repr(a)[:12])
-def test_wrong_types_and_shapes_never_crash(label, answer):
-    result = check(label, answer)
-    assert result.right is False
-    assert "Could not read this answer" not in str(result)  # a hint, not a caught crash
-    assert len(str(result)) > len(f"Exercise {label}: Not yet. ")

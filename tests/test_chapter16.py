@@ -1,24 +1,21 @@
 """Chapter 16, The Transformer architecture: the chapter's cross-attention, batch and greedy
-loop equal the companion's, the exercise checkers judge right, wrong and malformed answers,
+loop equal the companion's, the answers for the exercise checkers (judged in test_exercises.py),
 and the numbers the prose states hold (the parameter count, the training history, the
 accuracy by length, what the cross-attention heads look at), re-derived independently."""
 
 from __future__ import annotations
 
-import ast
 import json
-import os
 import re
 
 import matplotlib
 
 matplotlib.use("Agg")  # the chapter's figures, drawn without a screen
 
-import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
-from conftest import BOOK, ROOT
+from conftest import BOOK, ROOT, chapter_function, run_chapter
 
 from companion import (
     CrossAttention,
@@ -31,7 +28,6 @@ from companion import (
     merge_heads,
     split_heads,
 )
-from companion.aids.exercises import exercises
 from companion.aids.exercises.chapter16 import (
     ALPHABET_16_5,
     ATTENTIONS_16_3,
@@ -52,20 +48,6 @@ RNG = np.random.default_rng(16)
 TASK = NumberWords()
 
 
-def notebook_function(name, **names):
-    """``def name`` from a code cell of the chapter, with NumPy and ``names`` at hand."""
-    nb = nbformat.read(BOOK / CH16, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.FunctionDef) and node.name == name:
-                namespace: dict = {"np": np, **names}
-                exec(compile(ast.Module([node], []), f"{CH16}:{name}", "exec"), namespace)
-                return namespace[name]
-    raise AssertionError(f"{CH16} defines no function {name}")
-
-
 @pytest.fixture(scope="module")
 def trained():
     model, _, info = load_checkpoint(CHECKPOINT)
@@ -74,27 +56,8 @@ def trained():
 
 @pytest.fixture(scope="module")
 def chapter():
-    """Run the chapter's code cells (not the set-up, the widget or the timing) from the book's
-    folder, as Jupyter does, and record its glue. Returns the namespace and the glued values."""
-    nb = nbformat.read(BOOK / CH16, as_version=4)
-    glued: dict[str, object] = {}
-    namespace: dict[str, object] = {}
-    here = os.getcwd()
-    os.chdir(BOOK)  # the notebook reads ../checkpoints/...
-    try:
-        for cell in nb.cells:
-            tags = set(cell.metadata.get("tags", []))
-            if cell.cell_type != "code" or tags & {"hide-cell", "nbval-ignore-output"}:
-                continue
-            if "perf_counter" in cell.source:  # timing is for the page, not for the tests
-                continue
-            exec(compile(cell.source, CH16, "exec"), namespace)
-            namespace["glue"] = lambda name, value, display=True: glued.__setitem__(name, value)
-            plt.close("all")
-    finally:
-        os.chdir(here)
-        plt.close("all")
-    return namespace, glued
+    """The chapter's code cells, run as Jupyter runs them: their namespace and glued values."""
+    return run_chapter(CH16, skip="perf_counter")  # timing is for the page, not for the tests
 
 
 def _padded_by_hand(n):
@@ -105,7 +68,8 @@ def _padded_by_hand(n):
 
 # -- (a) the chapter's few lines equal the companion -------------------------------------------
 def test_cross_attention_by_hand_equals_cross_attention():
-    by_hand = notebook_function(
+    by_hand = chapter_function(
+        CH16,
         "cross_attention_by_hand",
         split_heads=split_heads,
         merge_heads=merge_heads,
@@ -136,7 +100,8 @@ def test_cross_attention_by_hand_equals_cross_attention():
 
 
 def test_with_memory_x_it_is_unmasked_multi_head_attention():
-    by_hand = notebook_function(
+    by_hand = chapter_function(
+        CH16,
         "cross_attention_by_hand",
         split_heads=split_heads,
         merge_heads=merge_heads,
@@ -158,7 +123,7 @@ def test_with_memory_x_it_is_unmasked_multi_head_attention():
 
 
 def test_batch_by_hand_equals_the_tasks_batch():
-    by_hand = notebook_function("batch_by_hand", task=TASK, number_to_words=number_to_words)
+    by_hand = chapter_function(CH16, "batch_by_hand", task=TASK, number_to_words=number_to_words)
     numbers = [0, 7, 17, 70, 100, 4127, 900017, 999_999, *RNG.integers(0, 1_000_000, size=200)]
     for n in numbers:
         src, tgt_in, tgt_out = TASK.batch([int(n)])
@@ -173,7 +138,7 @@ def test_the_tasks_sources_pad_every_source_to_six_on_the_right():
 
 
 def test_greedy_by_hand_equals_greedy_decode_on_random_models():
-    by_hand = notebook_function("greedy_by_hand")
+    by_hand = chapter_function(CH16, "greedy_by_hand")
     for seed in range(6):
         config = TransformerConfig(7, 9, 5, 8, n_layer=1, n_head=2, n_embd=8)
         model = Transformer(config, rng=seed, dtype=np.float64)
@@ -188,7 +153,7 @@ def test_greedy_by_hand_equals_greedy_decode_on_random_models():
 
 def test_greedy_by_hand_equals_greedy_decode_on_the_trained_model(trained):
     model, info = trained
-    by_hand = notebook_function("greedy_by_hand")
+    by_hand = chapter_function(CH16, "greedy_by_hand")
     _, held_out = TASK.split(info["extra"]["task"]["n_test"], info["extra"]["options"]["seed"])
     src = np.array([_padded_by_hand(int(n)) for n in held_out[10:14]])
     written = model.greedy_decode(src, TASK.bos, TASK.eos, TASK.tgt_block_size)
@@ -406,32 +371,15 @@ WRONG_WITH_HINT = [
     ("16.5", ["y"], "Expected one character"),
 ]
 
-BAD_KINDS = [
-    "abc",
-    None,
-    [1, 2, 3, 4, 5],
-    {"a": 1},
-    [[1, 2], [3]],
-    float("nan"),
-    Ellipsis,
-    (),
+# Answers of the wrong kind for this chapter's checkers, besides those every checker meets
+# (tests/test_exercises.py).
+MORE_BAD_KINDS = [
     np.zeros((2, 2), dtype=int),
     [1.5, 2.0, 3.0, 4.0, 5.0, 6.0],
     b"\xff",
     slice(None, None),
     True,
 ]
-
-
-def test_every_exercise_of_chapter_16_has_a_right_answer_here():
-    assert set(RIGHT) == {label for label in exercises() if label.startswith("16.")}
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-def test_right_answers_pass(label):
-    result = check(label, RIGHT[label])
-    assert result.right is True and bool(result)
-    assert repr(result).startswith(f"Exercise {label}: Right!")
 
 
 def test_right_answers_match_the_companion(trained):
@@ -458,19 +406,3 @@ def test_other_spellings_of_right_answers_pass():
     assert check("16.3", ("decoder self-attention",))
     assert check("16.4", np.int64(PARAMS_16_4)) and check("16.4", float(PARAMS_16_4))
     assert check("16.5", ALPHABET_16_5[3])
-
-
-@pytest.mark.parametrize(("label", "answer", "hint"), WRONG_WITH_HINT)
-def test_wrong_answers_get_a_specific_hint(label, answer, hint):
-    result = check(label, answer)
-    assert not result
-    assert "Not yet." in str(result) and hint in str(result), str(result)
-
-
-@pytest.mark.parametrize("label", sorted(RIGHT))
-@pytest.mark.parametrize("answer", BAD_KINDS, ids=lambda a: type(a).__name__ + repr(a)[:12])
-def test_wrong_types_and_shapes_never_crash(label, answer):
-    result = check(label, answer)
-    assert result.right is False
-    assert "Could not read this answer" not in str(result)  # a hint, not a caught crash
-    assert len(str(result)) > len(f"Exercise {label}: Not yet. ")

@@ -10,32 +10,15 @@ what the page says it prints, and every section the chapters link to exists.
 
 from __future__ import annotations
 
-import ast
 import doctest
 import re
 
 import nbformat
 import numpy as np
 import pytest
-from conftest import BOOK, notebooks
+from conftest import BOOK, chapter_function, notebooks
 
 from companion import LEAF, SUNFLOWER, Network, forward, leaf_flower_network, relu, softmax
-
-
-def chapter_function(notebook: str, name: str):
-    """Find ``def name`` in a code cell of ``notebook`` and return the function."""
-    nb = nbformat.read(BOOK / notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        tree = ast.parse(cell.source)
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name == name:
-                namespace: dict = {"np": np}
-                exec(compile(ast.Module([node], []), f"{notebook}:{name}", "exec"), namespace)
-                return namespace[name]
-    raise AssertionError(f"{notebook} defines no function {name}")
-
 
 RNG = np.random.default_rng(2026)
 CH1 = "01_numbers_in_numbers_out.ipynb"

@@ -1,21 +1,20 @@
 """The exercise checkers: right answers pass, wrong ones get a hint, nothing crashes.
 
-The answers of chapters 1 and 2 are tested here; those of chapters 3 to 7 in each chapter's
-test file. The rules that hold for every exercise (no complex numbers, no iterators, clear
-errors for a bad label) are tested here, on the right answers of chapters 1 to 7.
+The answers of chapters 1 and 2 are written here; those of chapters 3 to 16 in each
+chapter's test file (``RIGHT``, ``WRONG_WITH_HINT`` and ``MORE_BAD_KINDS``), where they sit next to
+the tests that derive them from the companion. Every checker is judged here, on all of them,
+with the same rules: a right answer passes, a typical wrong one gets its specific hint, an
+answer of the wrong kind gets a hint and never a crash; and no complex numbers, no iterators,
+clear errors for a bad label.
 """
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import numpy as np
 import pytest
-from test_chapter03 import RIGHT as RIGHT_3
-from test_chapter04 import RIGHT as RIGHT_4
-from test_chapter05 import RIGHT as RIGHT_5
-from test_chapter06 import RIGHT as RIGHT_6
-from test_chapter07 import RIGHT as RIGHT_7
 
 from companion import (
     LEAF,
@@ -69,28 +68,59 @@ WRONG_WITH_HINT = [
 BAD_KINDS = ["abc", None, [1, 2, 3, 4, 5], {"a": 1}, [[1, 2], [3]], float("nan"), Ellipsis, ()]
 
 
-def test_every_exercise_of_part_one_has_a_right_answer_here():
-    assert set(RIGHT) == {label for label in exercises() if label.split(".")[0] in ("1", "2")}
+#: Each chapter's test file, from chapter 3 on, with its answers.
+CHAPTER_TESTS = {n: importlib.import_module(f"test_chapter{n:02d}") for n in range(3, 17)}
+
+EVERY_RIGHT = RIGHT | {
+    label: answer for tests in CHAPTER_TESTS.values() for label, answer in tests.RIGHT.items()
+}
+EVERY_WRONG = WRONG_WITH_HINT + [
+    wrong for tests in CHAPTER_TESTS.values() for wrong in tests.WRONG_WITH_HINT
+]
+EVERY_BAD = [(label, bad) for label in sorted(RIGHT) for bad in BAD_KINDS] + [
+    (label, bad)
+    for tests in CHAPTER_TESTS.values()
+    for label in sorted(tests.RIGHT)
+    for bad in [*BAD_KINDS, *getattr(tests, "MORE_BAD_KINDS", [])]
+]
 
 
-@pytest.mark.parametrize("label", sorted(RIGHT))
+def _chapter(label: str) -> int:
+    return int(label.split(".")[0])
+
+
+@pytest.mark.parametrize("chapter", range(1, 17))
+def test_every_exercise_of_each_chapter_has_a_right_answer_in_its_tests(chapter):
+    tests = CHAPTER_TESTS[chapter].RIGHT if chapter >= 3 else {}
+    here = {label for label in RIGHT if _chapter(label) == chapter}
+    assert set(tests) | here == {label for label in exercises() if _chapter(label) == chapter}
+    assert all(_chapter(label) == chapter for label in tests)
+
+
+@pytest.mark.parametrize("label", sorted(EVERY_RIGHT))
 def test_right_answers_pass(label):
-    result = check(label, RIGHT[label])
+    result = check(label, EVERY_RIGHT[label])
     assert result.right is True and bool(result)
-    assert repr(result).startswith(f"Exercise {label}: Right!")
+    assert str(result).startswith(f"Exercise {label}: Right!")
 
 
-@pytest.mark.parametrize(("label", "answer", "hint"), WRONG_WITH_HINT)
+@pytest.mark.parametrize(("label", "answer", "hint"), EVERY_WRONG)
 def test_wrong_answers_get_a_specific_hint(label, answer, hint):
     result = check(label, answer)
     assert not result
-    assert "Not yet." in str(result) and hint in str(result)
+    assert "Not yet." in str(result) and hint in str(result), str(result)
 
 
-@pytest.mark.parametrize("label", sorted(RIGHT))
-@pytest.mark.parametrize("answer", BAD_KINDS, ids=lambda a: type(a).__name__ + repr(a)[:12])
+@pytest.mark.parametrize(
+    ("label", "answer"),
+    EVERY_BAD,
+    ids=[f"{label}-{type(a).__name__}{repr(a)[:12]}" for label, a in EVERY_BAD],
+)
 def test_wrong_types_and_shapes_never_crash(label, answer):
-    assert check(label, answer).right is False
+    result = check(label, answer)
+    assert result.right is False
+    assert "Could not read" not in str(result)  # a hint, not a caught crash
+    assert len(str(result)) > len(f"Exercise {label}: Not yet. ")
 
 
 def test_lists_are_accepted_like_arrays():
@@ -118,18 +148,6 @@ def test_exercise_1_3_really_runs_the_network():
 
 # -- rules for every exercise ----------------------------------------------------------------
 
-EVERY_RIGHT = RIGHT | RIGHT_3 | RIGHT_4 | RIGHT_5 | RIGHT_6 | RIGHT_7
-
-
-def test_every_exercise_of_chapters_1_to_7_has_a_right_answer_in_the_tests():
-    first_seven = {label for label in exercises() if int(label.split(".")[0]) <= 7}
-    assert set(EVERY_RIGHT) == first_seven
-
-
-@pytest.mark.parametrize("label", sorted(EVERY_RIGHT))
-def test_every_right_answer_passes(label):
-    assert check(label, EVERY_RIGHT[label])
-
 
 def _complex(answer):
     """The same answer with every number made complex (imaginary part 0); text unchanged."""
@@ -144,17 +162,18 @@ def _complex(answer):
     return answer
 
 
-WITH_NUMBERS = sorted(label for label, a in EVERY_RIGHT.items() if _complex(a) is not a)
+FIRST_SEVEN = {label: a for label, a in EVERY_RIGHT.items() if _chapter(label) <= 7}
+WITH_NUMBERS = sorted(label for label, a in FIRST_SEVEN.items() if _complex(a) is not a)
 
 
 def test_the_complex_twins_cover_every_exercise_with_numbers():
-    assert set(EVERY_RIGHT) - set(WITH_NUMBERS) == {"5.2", "7.4"}  # answers made of text
+    assert set(FIRST_SEVEN) - set(WITH_NUMBERS) == {"5.2", "7.4"}  # answers made of text
 
 
 @pytest.mark.parametrize("label", WITH_NUMBERS)
 @pytest.mark.parametrize("kind", ["python", "numpy"])
 def test_a_complex_answer_is_refused_even_when_its_real_part_is_right(label, kind):
-    answer = _complex(EVERY_RIGHT[label])
+    answer = _complex(FIRST_SEVEN[label])
     if kind == "numpy":  # NumPy would drop the imaginary part without a word
         answer = np.asarray(answer) if not isinstance(answer, tuple) else answer
         if isinstance(answer, complex):

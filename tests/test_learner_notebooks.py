@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, fail_or_skip
 
 
 def _load(name: str, path: Path):
@@ -450,11 +450,6 @@ def test_built_page_launches_and_downloads_the_learner_notebook(chapter):
 
 # --------------------------------------------------------------------------- JupyterLab
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic",
-]  # fmt: skip
 LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 60_000
 # JupyterLab's own settings for the test: every cell in the page (no windowing, so that the
@@ -468,12 +463,6 @@ LAB_SETTINGS = {
 }
 
 
-def _fail_or_skip(message: str) -> None:
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{message} (CI is set, so this is a failure, not a skip)")
-    pytest.skip(message)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind((LOCAL_HOST, 0))
@@ -484,7 +473,7 @@ def _free_port() -> int:
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     """JupyterLab on 127.0.0.1 serving a copy of learners/ (a click must not change them)."""
     if importlib.util.find_spec("jupyterlab") is None:
-        _fail_or_skip("jupyterlab is not installed: pip install -r requirements.txt")
+        fail_or_skip("jupyterlab is not installed: pip install -r requirements.txt")
     tmp = tmp_path_factory.mktemp("lab")
     served = tmp / "root"
     shutil.copytree(ROOT / "learners", served / "learners")
@@ -530,24 +519,6 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         log.close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        _fail_or_skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _fail_or_skip("playwright is not installed: pip install -r requirements.txt")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _screenshot(page, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str(tmp_path / name))
     keep = os.environ.get("LLM_MYSTERIES_SCREENSHOTS")
@@ -557,7 +528,7 @@ def _screenshot(page, tmp_path: Path, name: str) -> None:
 
 
 def test_jupyterlab_shows_a_learner_notebook_clean_with_solutions_folded(
-    jupyterlab, chromium, tmp_path
+    jupyterlab, browser, tmp_path
 ):
     from myst_nb.core.variables import format_plain_text
 
@@ -588,7 +559,7 @@ def test_jupyterlab_shows_a_learner_notebook_clean_with_solutions_folded(
             content, "")  # fmt: skip
         numbers.append(format_plain_text(values[key]["text/plain"], fmt))
 
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     blocked: list[str] = []
     errors: list[str] = []
 

@@ -225,6 +225,16 @@ def as_numbers(answer: object, shape: tuple[int, ...]) -> np.ndarray | Verdict:
     return array
 
 
+def whole_number(answer: object) -> int | Verdict:
+    """One whole number (a count, a size), or a Verdict that says what is wrong."""
+    got = as_numbers(answer, ())
+    if isinstance(got, Verdict):
+        return got
+    if not float(got).is_integer():
+        return Verdict(False, f"Expected a whole number; got {float(got):g}.")
+    return int(got)
+
+
 def close(answer: np.ndarray, expected: np.ndarray | float, tol: float) -> bool:
     """True when every number is within ``tol`` of the expected one."""
     return bool(np.all(np.abs(np.asarray(answer) - np.asarray(expected)) <= tol))

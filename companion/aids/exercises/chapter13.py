@@ -6,7 +6,7 @@ from collections.abc import Sized
 
 import numpy as np
 
-from companion.aids.exercises._checker import Verdict, as_numbers, close, register
+from companion.aids.exercises._checker import Verdict, as_numbers, close, register, whole_number
 
 #: Exercise 13.1: nanoGPT's larger Shakespeare model: vectors of 384 numbers, 6 heads.
 N_EMBD_13_1, N_HEAD_13_1 = 384, 6
@@ -36,19 +36,9 @@ W_O_13_5 = np.array(
 )
 
 
-def _whole(answer: object) -> int | Verdict:
-    """One whole number, or a Verdict that says what is wrong."""
-    got = as_numbers(answer, ())
-    if isinstance(got, Verdict):
-        return got
-    if not float(got).is_integer():
-        return Verdict(False, f"Expected a whole number; got {float(got):g}.")
-    return int(got)
-
-
 @register("13.1", "head_size for vectors of 384 numbers and 6 heads.")
 def _head_size(answer: object) -> Verdict:
-    got = _whole(answer)
+    got = whole_number(answer)
     if isinstance(got, Verdict):
         return got
     C, nh = N_EMBD_13_1, N_HEAD_13_1
@@ -193,7 +183,7 @@ def _split_shape(answer: object) -> Verdict:
 
 @register("13.4", "The parameters of MultiHeadAttention(64, 8), biases included.")
 def _parameters(answer: object) -> Verdict:
-    got = _whole(answer)
+    got = whole_number(answer)
     if isinstance(got, Verdict):
         return got
     C, nh = N_EMBD_13_4, N_HEAD_13_4

@@ -7,7 +7,7 @@ from collections.abc import Sized
 
 import numpy as np
 
-from companion.aids.exercises._checker import Verdict, as_numbers, register
+from companion.aids.exercises._checker import Verdict, as_numbers, register, whole_number
 
 #: Exercise 15.1: the sizes of a small GPT whose parameters are counted by hand.
 CONFIG_15_1 = {
@@ -52,16 +52,6 @@ def _count(
     return V * C + (T * C if positions else 0) + L * per_block + final
 
 
-def _whole(answer: object) -> int | Verdict:
-    """One whole number, or a Verdict that says what is wrong."""
-    got = as_numbers(answer, ())
-    if isinstance(got, Verdict):
-        return got
-    if not float(got).is_integer():
-        return Verdict(False, f"Expected a whole number; got {float(got):g}.")
-    return int(got)
-
-
 def _whole_numbers(answer: object, n: int, what: str) -> tuple[int, ...] | Verdict:
     """``n`` whole numbers, or a Verdict that says what is wrong."""
     if isinstance(answer, np.ndarray) and answer.ndim > 1:
@@ -76,7 +66,7 @@ def _whole_numbers(answer: object, n: int, what: str) -> tuple[int, ...] | Verdi
 
 @register("15.1", "The parameters of GPTConfig(100, 32, 2, 2, 64, bias=False), by hand.")
 def _small_count(answer: object) -> Verdict:
-    got = _whole(answer)
+    got = whole_number(answer)
     if isinstance(got, Verdict):
         return got
     c = CONFIG_15_1

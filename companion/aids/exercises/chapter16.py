@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from companion.aids.exercises._checker import Verdict, as_numbers, register
+from companion.aids.exercises._checker import Verdict, as_numbers, register, whole_number
 from companion.data.number_words import BOS, EOS, NumberWords, number_to_words
 from companion.models.transformer import TransformerConfig
 
@@ -200,19 +200,9 @@ def _masked(answer: object) -> Verdict:
     )
 
 
-def _whole(answer: object) -> int | Verdict:
-    """One whole number, or a Verdict that says what is wrong."""
-    got = as_numbers(answer, ())
-    if isinstance(got, Verdict):
-        return got
-    if not float(got).is_integer():
-        return Verdict(False, f"Expected a whole number; got {float(got):g}.")
-    return int(got)
-
-
 @register("16.4", "The parameters of CONFIG_16_4 (one layer each side, C = 16, biases).")
 def _parameters(answer: object) -> Verdict:
-    got = _whole(answer)
+    got = whole_number(answer)
     if isinstance(got, Verdict):
         return got
     c = CONFIG_16_4
